@@ -1,0 +1,64 @@
+"""Pure tensor helpers shared by the quantizers, models and metrics."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def straight_through(z: Tensor, z_q: Tensor) -> Tensor:
+    """Value of ``z_q``, gradient of the identity with respect to ``z``.
+
+    Bengio et al., "Estimating or Propagating Gradients Through Stochastic Neurons", 2013,
+    arXiv:1308.3432; used as ``z_q := z_e + sg[z_q - z_e]`` in van den Oord et al., 2017,
+    arXiv:1711.00937, Sec. 3.2.
+    """
+    return z + (z_q - z).detach()
+
+
+def nearest_code(z: Tensor, codebook: Tensor, block_rows: int = 1 << 22) -> Tensor:
+    """Index of the nearest codebook row for every row of ``z``.
+
+    ``argmin_j ||z - e_j||^2 = argmin_j (|e_j|^2 - 2 z . e_j)``: the ``|z|^2`` term is constant per
+    row and dropped. One float32 ``addmm`` per block of rows, also under bf16/fp16 autocast, with no
+    autograd graph; rows are processed in blocks of ``block_rows // K`` so no (N, K) buffer larger
+    than ``block_rows`` elements is ever held.
+
+    z: (n, d), codebook: (k, d) -> (n,) int64.
+    """
+    with torch.no_grad(), torch.autocast(z.device.type, enabled=False):
+        z = z.float()
+        codebook = codebook.float()
+        codebook_sq = codebook.pow(2).sum(-1)  # (k,)
+        step = max(1, block_rows // codebook.shape[0])
+        if z.shape[0] <= step:
+            return torch.addmm(codebook_sq, z, codebook.t(), alpha=-2.0).argmin(-1)
+        indices = torch.empty(z.shape[0], dtype=torch.long, device=z.device)
+        for start in range(0, z.shape[0], step):
+            block = z[start : start + step]
+            scores = torch.addmm(codebook_sq, block, codebook.t(), alpha=-2.0)  # (step, k)
+            indices[start : start + step] = scores.argmin(-1)
+        return indices
+
+
+def code_histogram(indices: Tensor, codebook_size: int) -> Tensor:
+    """Counts of each code in ``indices`` as float32, by ``index_add_``.
+
+    ``torch.bincount`` on CUDA synchronises with the host to size its output; ``index_add_`` into a
+    preallocated (K,) buffer does not.
+    """
+    flat = indices.reshape(-1)
+    counts = torch.zeros(codebook_size, dtype=torch.float32, device=indices.device)
+    return counts.index_add_(0, flat, torch.ones_like(flat, dtype=torch.float32))
+
+
+def entropy(probabilities: Tensor, dim: int = -1) -> Tensor:
+    """Shannon entropy ``H(p) = -sum_i p_i log p_i`` in nats, with ``0 log 0 = 0``."""
+    return -torch.special.xlogy(probabilities, probabilities).sum(dim)
+
+
+def perplexity(counts: Tensor) -> Tensor:
+    """Perplexity ``exp(H(p))`` of the histogram ``counts`` normalised to ``p``; 0 if empty."""
+    total = counts.sum()
+    probabilities = counts / total.clamp_min(torch.finfo(counts.dtype).tiny)
+    return torch.where(total > 0, entropy(probabilities).exp(), torch.zeros_like(total))

@@ -1,0 +1,76 @@
+"""Vector quantization with a codebook kept as an exponential moving average of its assignments.
+
+van den Oord et al., "Neural Discrete Representation Learning", 2017, arXiv:1711.00937,
+Appendix A.1; Razavi et al., "Generating Diverse High-Fidelity Images with VQ-VAE-2", 2019,
+arXiv:1906.00446, Sec. 3.1 (Laplace smoothing as in their reference code).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+from vqlab.functional import code_histogram
+from vqlab.quantizers.vector_quantizer import VectorQuantizer, check_positive, squared_error
+
+
+class EMAQuantizer(VectorQuantizer):
+    """``k = argmin_j ||z_e - e_j||^2``, ``z_q = e_k``; codebook updated by EMA, not by gradients.
+
+    In training mode, after the lookup, with n_i the number of z_e assigned to code i in the batch
+    (summed over all DDP ranks):
+
+        N_i <- gamma N_i + (1 - gamma) n_i
+        m_i <- gamma m_i + (1 - gamma) sum_{z: k(z) = i} z
+        N~_i = (N_i + eps) / (sum_j N_j + K eps) * sum_j N_j      (Laplace smoothing)
+        e_i  = m_i / N~_i
+
+    loss = beta * ||z_e - sg[z_q]||^2 (commitment only, mean over elements).
+
+    Deviation: N starts at 1 and m at the initial codebook (not at 0), so e = m / N holds from the
+    first step and a code that is never chosen shrinks slowly towards the origin instead of being
+    divided by eps; the usual zero start is recovered after ~1 / (1 - gamma) steps.
+    """
+
+    def __init__(
+        self,
+        codebook_size: int,
+        dim: int,
+        decay: float = 0.99,
+        beta: float = 0.25,
+        eps: float = 1e-5,
+    ) -> None:
+        super().__init__(codebook_size, dim, beta)
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"decay must be in [0, 1), got {decay}")
+        check_positive("eps", eps)
+        self.decay = float(decay)
+        self.eps = float(eps)
+        codebook = torch.randn(codebook_size, dim)
+        self.register_buffer("codebook", codebook)
+        self.register_buffer("cluster_size", torch.ones(codebook_size))
+        self.register_buffer("embed_sum", codebook.clone())
+
+    def commitment_loss(self, z_e: Tensor, z_q: Tensor) -> Tensor:
+        return self.beta * squared_error(z_e, z_q.detach())
+
+    @torch.no_grad()
+    def update(self, z_e: Tensor, indices: Tensor) -> None:
+        """One EMA step of counts, sums and codebook; all-reduced across ranks, no host sync."""
+        flat = z_e.detach().reshape(-1, self.dim).float()
+        flat_indices = indices.reshape(-1)
+        stats = torch.zeros(self.codebook_size, self.dim + 1, device=flat.device)
+        stats[:, 0] = code_histogram(flat_indices, self.codebook_size)
+        stats[:, 1:].index_add_(0, flat_indices, flat)
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(stats)
+        weight = 1.0 - self.decay
+        self.cluster_size.lerp_(stats[:, 0], weight)
+        self.embed_sum.lerp_(stats[:, 1:], weight)
+        total = self.cluster_size.sum()
+        smoothed = (self.cluster_size + self.eps) / (total + self.codebook_size * self.eps) * total
+        torch.div(self.embed_sum, smoothed.unsqueeze(1), out=self.codebook)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, decay={self.decay}, eps={self.eps}"

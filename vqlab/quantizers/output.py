@@ -1,0 +1,17 @@
+"""The one return type of every codebook quantizer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor
+
+
+@dataclass
+class QuantizerOutput:
+    """What a codebook quantizer returns for encoder outputs ``z`` of shape ``(..., d)``."""
+
+    quantized: Tensor  # (..., d) codebook vectors, straight-through gradient to z
+    indices: Tensor  # (...,) int64 code indices
+    loss: Tensor  # scalar, already weighted
+    counts: Tensor  # (K,) float32 code histogram of this batch on this rank, detached

@@ -1,0 +1,78 @@
+"""Nearest-code vector quantization shared by the codebook quantizers.
+
+van den Oord et al., "Neural Discrete Representation Learning", 2017, arXiv:1711.00937, Sec. 3.1:
+``k = argmin_j ||z_e - e_j||^2`` and ``z_q = e_k``.
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from vqlab.functional import code_histogram, nearest_code, straight_through
+from vqlab.quantizers.output import QuantizerOutput
+
+
+def check_positive(name: str, value: float) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value > 0``."""
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+
+
+class VectorQuantizer(nn.Module):
+    """Base class: nearest-code search, lookup, straight-through output.
+
+    Subclasses own the ``codebook`` tensor (K, d) and define ``commitment_loss`` and, optionally,
+    ``update`` (called in training mode after the lookup, e.g. the EMA step).
+    """
+
+    codebook: Tensor
+
+    def __init__(self, codebook_size: int, dim: int, beta: float) -> None:
+        super().__init__()
+        check_positive("codebook_size", codebook_size)
+        check_positive("dim", dim)
+        if beta < 0:
+            raise ValueError(f"beta must be >= 0, got {beta}")
+        self.codebook_size = int(codebook_size)
+        self.dim = int(dim)
+        self.beta = float(beta)
+
+    def encode(self, z_e: Tensor) -> Tensor:
+        """Indices of the nearest codes. z_e: (..., d) -> (...,) int64."""
+        if z_e.shape[-1] != self.dim:
+            raise ValueError(
+                f"quantizer expects vectors of size dim={self.dim} in the last axis, got shape "
+                f"{tuple(z_e.shape)}: make the encoder's output channels equal the quantizer's dim"
+            )
+        flat = z_e.reshape(-1, self.dim)
+        return nearest_code(flat, self.codebook).reshape(z_e.shape[:-1])
+
+    def decode(self, indices: Tensor) -> Tensor:
+        """Codebook vectors of ``indices``. (...,) -> (..., d)."""
+        return F.embedding(indices, self.codebook)
+
+    def forward(self, z_e: Tensor) -> QuantizerOutput:
+        """Quantize ``z_e`` of shape (..., d); see the class docstring for the loss."""
+        indices = self.encode(z_e)
+        z_q = self.decode(indices)
+        loss = self.commitment_loss(z_e, z_q)
+        if self.training:
+            self.update(z_e, indices)
+        counts = code_histogram(indices, self.codebook_size)
+        return QuantizerOutput(straight_through(z_e, z_q), indices, loss, counts)
+
+    def commitment_loss(self, z_e: Tensor, z_q: Tensor) -> Tensor:
+        """The quantizer's weighted loss terms; computed in float32."""
+        raise NotImplementedError
+
+    def update(self, z_e: Tensor, indices: Tensor) -> None:
+        """Training-time codebook update outside autograd; none by default."""
+
+    def extra_repr(self) -> str:
+        return f"codebook_size={self.codebook_size}, dim={self.dim}, beta={self.beta}"
+
+
+def squared_error(a: Tensor, b: Tensor) -> Tensor:
+    """``mean ||a - b||^2`` over all elements, in float32."""
+    return F.mse_loss(a.float(), b.float())
