@@ -55,10 +55,3 @@ def code_histogram(indices: Tensor, codebook_size: int) -> Tensor:
 def entropy(probabilities: Tensor, dim: int = -1) -> Tensor:
     """Shannon entropy ``H(p) = -sum_i p_i log p_i`` in nats, with ``0 log 0 = 0``."""
     return -torch.special.xlogy(probabilities, probabilities).sum(dim)
-
-
-def perplexity(counts: Tensor) -> Tensor:
-    """Perplexity ``exp(H(p))`` of the histogram ``counts`` normalised to ``p``; 0 if empty."""
-    total = counts.sum()
-    probabilities = counts / total.clamp_min(torch.finfo(counts.dtype).tiny)
-    return torch.where(total > 0, entropy(probabilities).exp(), torch.zeros_like(total))

@@ -11,8 +11,9 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from vqlab.errors import ConfigValueError, check_positive
 from vqlab.functional import code_histogram
-from vqlab.quantizers.vector_quantizer import VectorQuantizer, check_positive, squared_error
+from vqlab.quantizers.vector_quantizer import VectorQuantizer, squared_error
 
 
 class EMAQuantizer(VectorQuantizer):
@@ -43,7 +44,7 @@ class EMAQuantizer(VectorQuantizer):
     ) -> None:
         super().__init__(codebook_size, dim, beta)
         if not 0.0 <= decay < 1.0:
-            raise ValueError(f"decay must be in [0, 1), got {decay}")
+            raise ConfigValueError("decay", "in [0, 1)", decay)
         check_positive("eps", eps)
         self.decay = float(decay)
         self.eps = float(eps)

@@ -9,14 +9,9 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vqlab.errors import check_non_negative, check_positive
 from vqlab.functional import code_histogram, nearest_code, straight_through
 from vqlab.quantizers.output import QuantizerOutput
-
-
-def check_positive(name: str, value: float) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``value > 0``."""
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
 
 
 class VectorQuantizer(nn.Module):
@@ -32,8 +27,7 @@ class VectorQuantizer(nn.Module):
         super().__init__()
         check_positive("codebook_size", codebook_size)
         check_positive("dim", dim)
-        if beta < 0:
-            raise ValueError(f"beta must be >= 0, got {beta}")
+        check_non_negative("beta", beta)
         self.codebook_size = int(codebook_size)
         self.dim = int(dim)
         self.beta = float(beta)

@@ -1,0 +1,56 @@
+"""A grid of inputs above their reconstructions, each validation epoch, for the dashboards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from torchvision.utils import make_grid, save_image
+
+
+class ReconstructionGrid(L.Callback):
+    """Log ``num_images`` validation images (top row) and their reconstructions (bottom row).
+
+    The first validation batch is kept; at the end of the epoch the grid goes to W&B
+    (``val/reconstructions``), TensorBoard, and ``<run dir>/reconstructions/epoch_XXX.png``.
+    Inputs that are not images (b, c, h, w) are skipped. Values are mapped from
+    ``value_range`` to [0, 1] for display.
+    """
+
+    def __init__(self, num_images: int = 16, value_range: tuple[float, float] = (-1.0, 1.0)):
+        self.num_images = num_images
+        self.value_range = tuple(value_range)
+        self.images: torch.Tensor | None = None
+
+    def on_validation_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if batch_idx == 0 and batch[0].ndim == 4:
+            self.images = batch[0][: self.num_images].detach()
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.images is None or trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        with torch.no_grad():
+            reconstructions = pl_module(self.images)[0].float()
+        low, high = self.value_range
+        rows = torch.cat([self.images.float(), reconstructions]).sub(low).div(high - low)
+        grid = make_grid(rows.clamp(0, 1).cpu(), nrow=len(self.images), pad_value=1.0)
+        self.images = None
+        directory = Path(trainer.default_root_dir) / "reconstructions"
+        directory.mkdir(parents=True, exist_ok=True)
+        save_image(grid, directory / f"epoch_{trainer.current_epoch:03d}.png")
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_image("val/reconstructions", [grid], step=trainer.global_step)
+            elif isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image("val/reconstructions", grid, trainer.global_step)

@@ -1,0 +1,46 @@
+"""Turn the errors a user can fix into one line on stderr and a non-zero exit, not a traceback."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from hydra.errors import InstantiationException
+
+from vqlab.errors import ConfigValueError, NonFiniteLossError
+
+USER_ERRORS = (ConfigValueError, NonFiniteLossError, FileNotFoundError, ImportError, ValueError)
+
+
+def describe(error: BaseException) -> str:
+    """One line naming the config key (when known), the cause and the fix."""
+    full_key = ""
+    if isinstance(error, InstantiationException):
+        match = re.search(r"full_key: (\S+)", str(error))
+        full_key = match.group(1) if match else ""
+        error = error.__cause__ or error
+    if isinstance(error, ConfigValueError):
+        key = f"{full_key}.{error.argument}" if full_key else error.argument
+        return (
+            f"{key} must be {error.requirement}, got {error.value!r}: "
+            f"override it, e.g. `{key}=<value {error.requirement}>`"
+        )
+    text = " ".join(str(error).split())
+    return f"{full_key}: {text}" if full_key else text
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Report user errors as ``vqlab: error: ...`` and exit with status 1."""
+    try:
+        yield
+    except InstantiationException as error:
+        if not isinstance(error.__cause__, USER_ERRORS):
+            raise
+        print(f"vqlab: error: {describe(error)}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except USER_ERRORS as error:
+        print(f"vqlab: error: {describe(error)}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -1,0 +1,33 @@
+"""Errors that the command line reports as one line, without a traceback."""
+
+from __future__ import annotations
+
+
+class ConfigValueError(ValueError):
+    """A constructor argument has a value it cannot take.
+
+    ``argument`` is the constructor argument's name, which is also its config key, so the entry
+    point can name the full key (``model.quantizer.codebook_size``) in its one-line message.
+    """
+
+    def __init__(self, argument: str, requirement: str, value: object) -> None:
+        super().__init__(f"{argument} must be {requirement}, got {value!r}")
+        self.argument = argument
+        self.requirement = requirement
+        self.value = value
+
+
+def check_positive(argument: str, value: float) -> None:
+    """Raise ``ConfigValueError`` unless ``value > 0``."""
+    if not value > 0:
+        raise ConfigValueError(argument, "> 0", value)
+
+
+def check_non_negative(argument: str, value: float) -> None:
+    """Raise ``ConfigValueError`` unless ``value >= 0``."""
+    if not value >= 0:
+        raise ConfigValueError(argument, ">= 0", value)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite; the run stops before anything is saved."""

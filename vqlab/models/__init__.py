@@ -1,0 +1,5 @@
+"""LightningModules: the VQ-VAE, and one module per variant whose training differs."""
+
+from vqlab.models.vqvae import VQVAE
+
+__all__ = ["VQVAE"]

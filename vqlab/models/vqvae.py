@@ -1,0 +1,128 @@
+"""The VQ-VAE as a LightningModule: encoder -> codebook quantizer -> decoder.
+
+van den Oord et al., "Neural Discrete Representation Learning", 2017, arXiv:1711.00937, Eq. 3:
+``L = ||x - D(z_q)||^2 + quantizer loss`` (codebook + beta * commitment for a gradient codebook,
+beta * commitment alone for an EMA codebook).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import lightning as L
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+from vqlab.errors import check_positive
+from vqlab.metrics import CodeUsage
+from vqlab.quantizers import QuantizerOutput, VectorQuantizer
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+SchedulerFactory = Callable[[Optimizer], LRScheduler]
+
+
+class VQVAE(L.LightningModule):
+    """Discrete autoencoder ``x -> z_e = E(x) -> z_q = Q(z_e) -> x_hat = D(z_q)``.
+
+    The codebook kind is the quantizer's business (EMA or straight-through): this module has no
+    branch on it. Logs ``{stage}/loss``, ``{stage}/recon_mse``, ``{stage}/vq_loss`` every step and,
+    every ``usage_window`` training steps, ``codebook/{perplexity,usage,dead_fraction,entropy}``
+    of the codes used in that window (``val/{...}`` over a whole validation epoch).
+    Batches are tuples whose first element is the input ``x``.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        quantizer: VectorQuantizer,
+        decoder: nn.Module,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        scheduler_interval: str = "epoch",
+        usage_window: int = 50,
+    ) -> None:
+        super().__init__()
+        check_positive("usage_window", usage_window)
+        # the factories are rebuilt from the run's Hydra config; checkpoints hold plain values only
+        self.save_hyperparameters(
+            ignore=["encoder", "quantizer", "decoder", "optimizer", "scheduler"]
+        )
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.encoder = encoder
+        self.quantizer = quantizer
+        self.decoder = decoder
+        self.train_usage = CodeUsage(quantizer.codebook_size)
+        self.val_usage = CodeUsage(quantizer.codebook_size)
+        # the window's histogram is training state: an interrupted run resumes mid-window
+        self.train_usage.persistent(True)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, QuantizerOutput]:
+        """Reconstruction ``x_hat`` and the quantizer's output for a batch ``x``."""
+        quantized = self.quantizer(self.encoder(x))
+        return self.decoder(quantized.quantized), quantized
+
+    def losses(self, x: Tensor, x_hat: Tensor, quantized: QuantizerOutput) -> dict[str, Tensor]:
+        """Named loss terms; ``loss`` is their total. Variants add their own terms here."""
+        recon_mse = F.mse_loss(x_hat.float(), x.float())
+        return {
+            "loss": recon_mse + quantized.loss,
+            "recon_mse": recon_mse,
+            "vq_loss": quantized.loss,
+        }
+
+    def _shared_step(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
+        x = batch[0]
+        x_hat, quantized = self(x)
+        terms = self.losses(x, x_hat, quantized)
+        on_step = stage == "train"
+        self.log_dict(
+            {f"{stage}/{name}": value for name, value in terms.items()},
+            prog_bar=True,
+            on_step=on_step,
+            on_epoch=not on_step,
+            batch_size=x.shape[0],
+            sync_dist=not on_step,
+        )
+        usage = self.train_usage if stage == "train" else self.val_usage
+        usage.update(quantized.counts)
+        return terms["loss"]
+
+    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        loss = self._shared_step(batch, "train")
+        if (self.global_step + 1) % self.hparams.usage_window == 0:
+            self.log_usage(self.train_usage, "codebook")
+        return loss
+
+    def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "val")
+
+    def test_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "test")
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_usage(self.val_usage, "val")
+
+    def on_test_epoch_start(self) -> None:
+        self.val_usage.reset()
+
+    def on_test_epoch_end(self) -> None:
+        self.log_usage(self.val_usage, "test")
+
+    def log_usage(self, usage: CodeUsage, prefix: str) -> None:
+        """Log the window's codebook statistics under ``prefix/`` and start a new window."""
+        self.log_dict({f"{prefix}/{name}": value for name, value in usage.compute().items()})
+        usage.reset()
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return {"optimizer": optimizer}
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": self.hparams.scheduler_interval},
+        }

@@ -1,0 +1,24 @@
+"""OmegaConf resolvers that vqlab's configs use; registered on import of ``vqlab.train``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+
+
+def sweep_group() -> str | None:
+    """The multirun's directory name (its jobs form one W&B group), or None for a single run."""
+    if not HydraConfig.initialized():
+        return None
+    hydra_config = HydraConfig.get()
+    if hydra_config.mode != RunMode.MULTIRUN:
+        return None
+    return Path(hydra_config.sweep.dir).name
+
+
+def register_resolvers() -> None:
+    """Register ``${vqlab.sweep_group:}``; safe to call more than once."""
+    OmegaConf.register_new_resolver("vqlab.sweep_group", sweep_group, replace=True)

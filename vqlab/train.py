@@ -1,0 +1,67 @@
+"""Train and test a model from Hydra configs: ``python -m vqlab.train [overrides]``.
+
+``python -m vqlab.train --help`` lists the config groups; ``-m`` sweeps (one directory and one W&B
+run per job). Returns ``optimized_metric`` so that sweepers can optimise it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.syntax import Syntax
+
+from vqlab.cli_errors import one_line_errors
+from vqlab.resolvers import register_resolvers
+
+register_resolvers()
+
+
+def check_fresh_run_dir(output_dir: str) -> None:
+    """A new run never writes into a directory that already holds a run's checkpoints."""
+    checkpoints = Path(output_dir) / "checkpoints"
+    if checkpoints.is_dir() and any(checkpoints.iterdir()):
+        raise FileExistsError(
+            f"run directory {output_dir} already holds checkpoints: choose a new hydra.run.dir "
+            "(to resume, pass ckpt_path=<...>/last.ckpt and let the new run get its own directory)"
+        )
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Seed, instantiate data, model, callbacks, loggers and trainer; fit; test the best model."""
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule = instantiate(cfg.data)
+    model = instantiate(cfg.model)
+    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
+    loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values()]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    if cfg.train:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = dict(trainer.callback_metrics)
+    if cfg.test:
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+        metrics.update(trainer.callback_metrics)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    """Command-line entry point; see the module docstring."""
+    Console().print(Syntax(OmegaConf.to_yaml(cfg, resolve=True), "yaml"))
+    with one_line_errors():
+        check_fresh_run_dir(cfg.paths.output_dir)
+        metrics = train(cfg)
+    value = metrics.get(cfg.optimized_metric)
+    return None if value is None else float(value)
+
+
+if __name__ == "__main__":
+    main()
