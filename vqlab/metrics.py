@@ -18,8 +18,8 @@ from vqlab.functional import entropy
 class CodeUsage(Metric):
     """Histogram of code indices accumulated since the last ``reset()``, summed across ranks.
 
-    ``compute()`` returns ``entropy`` H(p) in nats, ``perplexity`` exp(H), ``usage`` (fraction of the
-    K codes used at least once in the window) and ``dead_fraction`` (1 - usage).
+    ``compute()`` returns ``entropy`` H(p) in nats, ``perplexity`` exp(H), ``usage`` (fraction of
+    the K codes used at least once in the window) and ``dead_fraction`` (1 - usage).
     """
 
     full_state_update = False

@@ -6,6 +6,7 @@ vector can be described by several codes, as a grid of latents describes an imag
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -19,7 +20,7 @@ from vqlab.nets.conv import OUTPUT_ACTIVATIONS
 def mlp(sizes: Sequence[int]) -> nn.Sequential:
     """Linear layers of the given sizes with ReLU between them (none after the last)."""
     layers: list[nn.Module] = []
-    for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         if index > 0:
             layers.append(nn.ReLU())
         layers.append(nn.Linear(fan_in, fan_out))
