@@ -10,9 +10,9 @@ finite bar is then the length of one or two edges of the cloud,
 
 and those lengths are recomputed in torch, so the diagram is differentiable w.r.t. the points
 wherever the pairing is locally constant (Moor et al., "Topological Autoencoders", 2020,
-arXiv:1906.00722, Sec. 3; the HC-VQ reference does it through torch-topological). Essential (infinite) features (gens[2], gens[3]) are dropped, and giotto-ph
-drops zero-length bars (duplicate points), so a cloud of n points has at most, not exactly, n - 1
-finite H0 bars.
+arXiv:1906.00722, Sec. 3; the HC-VQ reference does it through torch-topological). Essential
+(infinite) features (gens[2], gens[3]) are dropped, and giotto-ph drops zero-length bars (duplicate
+points), so a cloud of n points has at most, not exactly, n - 1 finite H0 bars.
 
 Deviation: the reference builds the full differentiable (n, n) distance matrix and gathers from it;
 here only the O(n) edges of the pairing are measured in torch (the same values, far less memory and

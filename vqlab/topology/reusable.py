@@ -13,7 +13,7 @@ Usage in a training loop (or a Lightning hook)::
     pairing.stability                          # fraction of pairs kept at the last refresh
     state = pairing.state_dict()               # dict of tensors -> checkpoint
     pairing.load_state_dict(state)             # exact resume
-    pairing.close()                            # stop the worker process (also on garbage collection)
+    pairing.close()                            # stop the worker (also done on garbage collection)
 
 Schedule: training step t (counted by :meth:`step`) refreshes when ``t % pairing_every == 0``.
 
@@ -137,7 +137,10 @@ class ReusablePairing:
 
     def state_dict(self) -> dict[str, Tensor]:
         """Step counter, last stability, current and in-flight pairings as a dict of tensors."""
-        state = {"steps": torch.tensor(self.steps), "stability": torch.tensor(self.stability)}
+        state = {
+            "steps": torch.tensor(self.steps),
+            "stability": torch.tensor(self.stability, dtype=torch.float64),
+        }
         if self.pairing is not None:
             state |= self.pairing.state_dict(_PAIRING)
         pending = self._take_pending()
@@ -147,7 +150,7 @@ class ReusablePairing:
         return state
 
     def load_state_dict(self, state: dict[str, Tensor]) -> None:
-        """Restore what :meth:`state_dict` saved (a pairing in flight is kept for the next refresh)."""
+        """Restore :meth:`state_dict`; a saved in-flight pairing is adopted at the next refresh."""
         self.steps = int(state["steps"])
         self.stability = float(state["stability"])
         has_pairing = f"{_PAIRING}h0_death" in state
