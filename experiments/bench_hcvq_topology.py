@@ -4,10 +4,9 @@ Reference way (HC-VQ, Volkov 2022, arXiv:2211.14363, its code): torch-topologica
 ``VietorisRipsComplex(dim=1)`` full persistence of the codebook on every step, then the b1/eps0
 loss and backward. vqlab: :class:`vqlab.topology.ReusablePairing` in synchronous mode (every
 refresh on the training thread, the worst case), the same loss and backward, amortised over
-blocks of
-``pairing_every`` steps that each contain exactly one refresh. Methods are interleaved within each
-repetition and the median block time per step is reported. The codebook is held fixed: the cost of
-an optimizer step is not part of the topology term.
+blocks of ``pairing_every`` steps that each contain exactly one refresh. Methods are interleaved
+within each repetition and the median block time per step is reported. The codebook is held
+fixed: the cost of an optimizer step is not part of the topology term.
 
 Also printed: ``refresh`` (one pairing computation, what the asynchronous mode moves to a worker
 process), ``evaluate`` (gather + loss + backward with a fixed pairing) and ``async`` (asynchronous
