@@ -30,7 +30,10 @@ Schedule: training step t (counted by :meth:`step`) refreshes when ``t % pairing
 
 Checkpoints: :meth:`state_dict` holds the step counter, the last stability, the current pairing and,
 in asynchronous mode, the pairing still in flight (it waits for it), so resuming reproduces the
-uninterrupted sequence of pairings exactly.
+uninterrupted sequence of pairings exactly. In Lightning, the owner (callback or module) returns
+this dict from its own ``state_dict`` (or stores it in ``on_save_checkpoint``), feeds it back in
+``load_state_dict``, calls :meth:`step` in ``training_step``, :meth:`diagrams` in validation, and
+:meth:`close` in ``teardown``. Under DDP every rank holds the same codebook, hence the same pairing.
 """
 
 from __future__ import annotations
