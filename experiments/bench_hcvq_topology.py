@@ -1,0 +1,147 @@
+"""Per-training-step cost of the HC-VQ homology term: vqlab's reusable pairing vs the reference's.
+
+Reference way (HC-VQ, Volkov 2022, arXiv:2211.14363, its code): torch-topological's
+``VietorisRipsComplex(dim=1)`` full persistence of the codebook on every step, then the b1/eps0
+loss and backward. vqlab: :class:`vqlab.topology.ReusablePairing` in synchronous mode (every
+refresh on the training thread, the worst case), the same loss and backward, amortised over
+blocks of ``pairing_every`` steps that each contain exactly one refresh. Methods are interleaved
+within each repetition and the median block time per step is reported. The codebook is held
+fixed: the cost of an optimizer step is not part of the topology term.
+
+Also printed: ``refresh`` (one pairing computation, what the asynchronous mode moves to a worker
+process), ``evaluate`` (gather + loss + backward with a fixed pairing) and ``async`` (asynchronous
+mode, pairing_every = 10: time spent in the homology term on the training thread, waits for the
+worker included, while the rest of each training step is simulated by ``--rest-ms`` of single-thread
+matmuls; the worker process runs on another core).
+
+    python experiments/bench_hcvq_topology.py [--threads 1] [--reps 7] [--sizes 128 512]
+                                              [--rest-ms 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from torch_topological.nn import VietorisRipsComplex
+
+from vqlab.topology import HomologyLoss, Pairing, ReusablePairing
+
+DIM = 64
+PAIRING_EVERY = (1, 10, 50)
+BLOCK_MIN = 3  # steps per timed block for methods that recompute every step
+ASYNC_EVERY = 10
+
+Step = Callable[[], float]
+"""One training step of a method; returns the seconds spent in the homology term."""
+
+
+def make_codebook(size: int, init: str, seed: int = 0) -> torch.Tensor:
+    """The reference's init ``U(-1/K, 1/K)`` or a trained-like scale (standard normal)."""
+    generator = torch.Generator().manual_seed(seed)
+    if init == "reference":
+        return (torch.rand(size, DIM, generator=generator) * 2 - 1) / size
+    return torch.randn(size, DIM, generator=generator)
+
+
+def timed(work: Callable[[], object]) -> Step:
+    def step() -> float:
+        start = time.perf_counter()
+        work()
+        return time.perf_counter() - start
+
+    return step
+
+
+def reference_step(codebook: torch.Tensor, loss: HomologyLoss) -> Step:
+    complex_ = VietorisRipsComplex(dim=1)
+    return timed(lambda: loss(*(info.diagram for info in complex_(codebook))).backward())
+
+
+def ours_step(codebook: torch.Tensor, loss: HomologyLoss, pairing: ReusablePairing) -> Step:
+    return timed(lambda: loss(*pairing.step(codebook)).backward())
+
+
+def evaluate_step(codebook: torch.Tensor, loss: HomologyLoss) -> Step:
+    pairing = Pairing.compute(codebook)
+    return timed(lambda: loss(*pairing.diagrams(codebook)).backward())
+
+
+def with_rest_of_step(step: Step, rest_ms: float) -> Step:
+    """``step`` followed by ``rest_ms`` of busy single-thread compute (not counted)."""
+    matrix = torch.randn(128, 128)
+
+    def full_step() -> float:
+        seconds = step()
+        end = time.perf_counter() + rest_ms / 1e3
+        while time.perf_counter() < end:
+            matrix.mm(matrix)
+        return seconds
+
+    return full_step
+
+
+def seconds_per_step(step: Step, steps: int) -> float:
+    return sum(step() for _ in range(steps)) / steps
+
+
+def bench(size: int, init: str, reps: int, rest_ms: float) -> dict[str, float]:
+    """Median milliseconds per step of every method, interleaved within each repetition."""
+    codebook = make_codebook(size, init).requires_grad_(True)
+    loss = HomologyLoss()
+    methods = {"reference": (reference_step(codebook, loss), BLOCK_MIN)}
+    for every in PAIRING_EVERY:
+        step = ours_step(codebook, loss, ReusablePairing(pairing_every=every))
+        methods[f"every_{every}"] = (step, max(every, BLOCK_MIN))
+    methods["refresh"] = (timed(lambda: Pairing.compute(codebook)), BLOCK_MIN)
+    methods["evaluate"] = (evaluate_step(codebook, loss), 50)
+    times: dict[str, list[float]] = {name: [] for name in methods}
+    times["async"] = []
+    with ReusablePairing(pairing_every=ASYNC_EVERY, asynchronous=True) as background:
+        background_step = with_rest_of_step(ours_step(codebook, loss, background), rest_ms)
+        methods["async"] = (background_step, ASYNC_EVERY)
+        seconds_per_step(background_step, 2 * ASYNC_EVERY)  # start the worker, first adoption
+        for rep in range(reps + 1):  # repetition 0 warms up (and starts the worker): discarded
+            for name, (step, steps) in methods.items():
+                seconds = seconds_per_step(step, steps)
+                codebook.grad = None
+                if rep > 0:
+                    times[name].append(seconds)
+    return {name: 1e3 * statistics.median(values) for name, values in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 512])
+    parser.add_argument("--rest-ms", type=float, default=10.0)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    ours = " | ".join(f"ours k={every} ms (ratio)" for every in PAIRING_EVERY)
+    print(f"torch {torch.__version__}, threads {args.threads}, d {DIM}, reps {args.reps}")
+    print(
+        f"| K | init | reference ms | {ours} | refresh ms | evaluate ms | "
+        f"async k={ASYNC_EVERY} ms (ratio) |"
+    )
+    print("|---" * (6 + len(PAIRING_EVERY)) + "|")
+    for size in args.sizes:
+        for init in ("reference", "randn"):
+            ms = bench(size, init, args.reps, args.rest_ms)
+            cells = " | ".join(
+                f"{ms[f'every_{every}']:.2f} ({ms['reference'] / ms[f'every_{every}']:.1f}x)"
+                for every in PAIRING_EVERY
+            )
+            print(
+                f"| {size} | {init} | {ms['reference']:.2f} | {cells} | "
+                f"{ms['refresh']:.2f} | {ms['evaluate']:.3f} | "
+                f"{ms['async']:.3f} ({ms['reference'] / ms['async']:.1f}x) |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

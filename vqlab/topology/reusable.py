@@ -1,0 +1,166 @@
+"""A persistence pairing kept across training steps and refreshed every few steps.
+
+The pairing of a codebook changes slowly while training, but computing it (giotto-ph) is the whole
+cost of the HC-VQ term (DESIGN.md, "Cost"). :class:`ReusablePairing` keeps the last pairing,
+re-evaluates it on the current points every step (one gather, microseconds) and refreshes it every
+``pairing_every`` training steps.
+
+Usage in a training loop (or a Lightning hook)::
+
+    pairing = ReusablePairing(pairing_every=10, asynchronous=True)
+    h0, h1 = pairing.step(codebook)            # training step: may refresh, then evaluate
+    h0, h1 = pairing.diagrams(codebook)        # validation: evaluate only, never refreshes
+    pairing.stability                          # fraction of pairs kept at the last refresh
+    state = pairing.state_dict()               # dict of tensors -> checkpoint
+    pairing.load_state_dict(state)             # exact resume
+    pairing.close()                            # stop the worker (also done on garbage collection)
+
+Schedule: training step t (counted by :meth:`step`) refreshes when ``t % pairing_every == 0``.
+
+- Synchronous mode (default; deterministic, for tests): the refresh computes the pairing of the
+  points of step t, on the calling thread.
+- Asynchronous mode: the refresh *adopts* the pairing computed in a worker process from the points
+  of the previous refresh step t - pairing_every (waiting for it if it is not ready yet) and submits
+  the points of step t to the worker. The pairing is therefore one period older than in synchronous
+  mode, but the result does not depend on timing: the sequence of pairings is deterministic. The
+  very first refresh (no pairing yet) is computed synchronously. giotto-ph holds the GIL, hence a
+  process (``spawn`` by default: safe with CUDA and threads), not a thread. If the worker dies, the
+  pairing is recomputed on the calling thread from the same submitted points and a new worker is
+  started, so results are unchanged.
+
+Checkpoints: :meth:`state_dict` holds the step counter, the last stability, the current pairing and,
+in asynchronous mode, the pairing still in flight (it waits for it), so resuming reproduces the
+uninterrupted sequence of pairings exactly. In Lightning, the owner (callback or module) returns
+this dict from its own ``state_dict`` (or stores it in ``on_save_checkpoint``), feeds it back in
+``load_state_dict``, calls :meth:`step` in ``training_step``, :meth:`diagrams` in validation, and
+:meth:`close` in ``teardown``. Under DDP every rank holds the same codebook, hence the same pairing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import weakref
+from concurrent.futures import Future, ProcessPoolExecutor
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from vqlab.topology.pairing import Pairing, pairing_arrays, pairing_stability
+
+_PAIRING = "pairing."
+_PENDING = "pending."
+
+
+class ReusablePairing:
+    """Persistence pairing of a point cloud, re-evaluated every step, refreshed every few steps.
+
+    Args:
+        pairing_every: refresh period in training steps (1 recomputes every step).
+        asynchronous: compute refreshes in a worker process, one period ahead (see module doc).
+        start_method: multiprocessing start method of the worker ("spawn" or "forkserver").
+    """
+
+    def __init__(
+        self, pairing_every: int = 10, asynchronous: bool = False, start_method: str = "spawn"
+    ) -> None:
+        if pairing_every < 1:
+            raise ValueError(f"pairing_every must be >= 1, got {pairing_every}")
+        self.pairing_every = pairing_every
+        self.asynchronous = asynchronous
+        self.start_method = start_method
+        self.pairing: Pairing | None = None
+        self.stability = float("nan")  # no refresh compared yet
+        self.steps = 0
+        self._pending: tuple[Future, np.ndarray] | Pairing | None = None
+        self._executor: ProcessPoolExecutor | None = None
+        self._finalizer: weakref.finalize | None = None
+
+    def step(self, points: Tensor) -> tuple[Tensor, Tensor]:
+        """One training step: refresh the pairing if due, then evaluate it on ``points`` (n, d)."""
+        if self.steps % self.pairing_every == 0:
+            self._refresh(points)
+        self.steps += 1
+        return self.pairing.diagrams(points)
+
+    def diagrams(self, points: Tensor) -> tuple[Tensor, Tensor]:
+        """Evaluate the current pairing on ``points``; the step counter does not advance.
+
+        Before any training step there is no pairing: one is computed but not kept, so evaluation
+        never changes the training schedule.
+        """
+        pairing = self.pairing if self.pairing is not None else Pairing.compute(points)
+        return pairing.diagrams(points)
+
+    def _refresh(self, points: Tensor) -> None:
+        pending = self._take_pending()
+        if pending is None:
+            pending = Pairing.compute(points)
+        if self.pairing is not None:
+            self.stability = pairing_stability(self.pairing, pending)
+        self.pairing = pending
+        if self.asynchronous:
+            array = points.detach().cpu().double().numpy()
+            self._pending = (self._worker().submit(pairing_arrays, array), array)
+
+    def _take_pending(self) -> Pairing | None:
+        pending, self._pending = self._pending, None
+        if pending is None or isinstance(pending, Pairing):
+            return pending
+        future, array = pending
+        try:
+            return Pairing.from_arrays(future.result())
+        except Exception:
+            # A dead or failing worker must not change results: redo the same work here.
+            self._stop_worker()
+            return Pairing.from_arrays(pairing_arrays(array))
+
+    def _worker(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            context = multiprocessing.get_context(self.start_method)
+            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self._finalizer = weakref.finalize(self, _shutdown, self._executor)
+        return self._executor
+
+    def _stop_worker(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()  # shuts the executor down once, and detaches the finalizer
+        self._executor, self._finalizer = None, None
+
+    def close(self) -> None:
+        """Stop the worker process; a pairing in flight is dropped (the next refresh recomputes)."""
+        self._pending = None
+        self._stop_worker()
+
+    def __enter__(self) -> ReusablePairing:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def state_dict(self) -> dict[str, Tensor]:
+        """Step counter, last stability, current and in-flight pairings as a dict of tensors."""
+        state = {
+            "steps": torch.tensor(self.steps),
+            "stability": torch.tensor(self.stability, dtype=torch.float64),
+        }
+        if self.pairing is not None:
+            state |= self.pairing.state_dict(_PAIRING)
+        pending = self._take_pending()
+        self._pending = pending
+        if pending is not None:
+            state |= pending.state_dict(_PENDING)
+        return state
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        """Restore :meth:`state_dict`; a saved in-flight pairing is adopted at the next refresh."""
+        self.steps = int(state["steps"])
+        self.stability = float(state["stability"])
+        has_pairing = f"{_PAIRING}h0_death" in state
+        self.pairing = Pairing.from_state_dict(state, _PAIRING) if has_pairing else None
+        has_pending = f"{_PENDING}h0_death" in state
+        self._pending = Pairing.from_state_dict(state, _PENDING) if has_pending else None
+
+
+def _shutdown(executor: ProcessPoolExecutor) -> None:
+    executor.shutdown(wait=True, cancel_futures=True)
