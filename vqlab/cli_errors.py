@@ -6,6 +6,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from hydra.errors import InstantiationException
 
@@ -44,3 +45,27 @@ def one_line_errors() -> Iterator[None]:
     except USER_ERRORS as error:
         print(f"vqlab: error: {describe(error)}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+class UnknownConfigOptionError(ValueError):
+    """A command-line override names a config-group option that does not exist."""
+
+
+def check_group_options(arguments: list[str], config_dir: Path) -> None:
+    """Reject ``group=option`` overrides whose option has no ``conf/group/option.yaml``.
+
+    Hydra reports these over many lines; this names the group, the option and the choices on one.
+    Sweeps (``model=a,b``) and lists (``logger=[wandb,csv]``) are checked option by option.
+    """
+    for argument in arguments:
+        key, separator, value = argument.lstrip("+~").partition("=")
+        group_dir = config_dir / key
+        if argument.startswith("-") or not separator or not group_dir.is_dir():
+            continue
+        available = sorted(path.stem for path in group_dir.glob("*.yaml"))
+        for option in value.strip("[]").split(","):
+            if option and option != "null" and option not in available:
+                raise UnknownConfigOptionError(
+                    f"unknown {key} '{option}': choose one of {', '.join(available)} "
+                    f"({key}=<option>)"
+                )

@@ -6,6 +6,7 @@ run per job). Returns ``optimized_metric`` so that sweepers can optimise it.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,11 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.syntax import Syntax
 
-from vqlab.cli_errors import one_line_errors
+from vqlab.cli_errors import check_group_options, one_line_errors
 from vqlab.resolvers import register_resolvers
 
 register_resolvers()
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
 def check_fresh_run_dir(output_dir: str) -> None:
@@ -52,7 +54,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Command-line entry point; see the module docstring."""
     Console().print(Syntax(OmegaConf.to_yaml(cfg, resolve=True), "yaml"))
@@ -63,5 +65,12 @@ def main(cfg: DictConfig) -> float | None:
     return None if value is None else float(value)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """``python -m vqlab.train`` / ``vqlab-train``: check group options, then run Hydra."""
+    with one_line_errors():
+        check_group_options(sys.argv[1:], CONFIG_DIR)
     main()
+
+
+if __name__ == "__main__":
+    cli()
