@@ -1,7 +1,8 @@
 """The 1797 real 8x8 handwritten digits shipped inside scikit-learn (no download).
 
 Alpaydin & Kaynak, "Optical Recognition of Handwritten Digits", UCI ML Repository, 1998;
-``sklearn.datasets.load_digits``. Pixel values 0..16 are scaled to [-1, 1] (the Tanh decoder's range).
+``sklearn.datasets.load_digits``. Pixel values 0..16 are scaled to [-1, 1] (the Tanh decoder's
+range).
 """
 
 from __future__ import annotations

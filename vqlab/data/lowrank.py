@@ -1,7 +1,8 @@
 """Synthetic low-rank Gaussian vectors, the linear VQ-VAE testbed.
 
-``x = U c + noise * n``, ``U`` a random (D, rank) matrix with orthonormal columns, ``c ~ N(0, I_rank)``,
-``n ~ N(0, I_D)``: data near a rank-dimensional subspace of R^D (``seeds/002``: D = 64, rank = 6).
+``x = U c + noise * n``, ``U`` a random (D, rank) matrix with orthonormal columns,
+``c ~ N(0, I_rank)``, ``n ~ N(0, I_D)``: data near a rank-dimensional subspace of R^D
+(``seeds/002``: D = 64, rank = 6).
 """
 
 from __future__ import annotations

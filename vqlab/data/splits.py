@@ -22,7 +22,8 @@ def split_indices(
     num_val = max(round(val_fraction * num_samples), int(val_fraction > 0))
     num_test = max(round(test_fraction * num_samples), int(test_fraction > 0))
     if num_val + num_test >= num_samples:
-        raise ConfigValueError("val_fraction", "small enough to leave training samples",
-                               val_fraction)
+        raise ConfigValueError(
+            "val_fraction", "small enough to leave training samples", val_fraction
+        )
     order = torch.randperm(num_samples, generator=torch.Generator().manual_seed(seed))
     return order[num_val + num_test :], order[:num_val], order[num_val : num_val + num_test]

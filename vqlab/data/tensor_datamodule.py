@@ -44,17 +44,25 @@ class TensorDataModule(L.LightningDataModule):
         if self.splits:
             return
         data = self.load()
-        train, val, test = split_indices(len(data), self.val_fraction, self.test_fraction,
-                                         self.seed)
-        self.splits = {"train": TensorDataset(data[train]), "val": TensorDataset(data[val]),
-                       "test": TensorDataset(data[test])}
+        train, val, test = split_indices(
+            len(data), self.val_fraction, self.test_fraction, self.seed
+        )
+        self.splits = {
+            "train": TensorDataset(data[train]),
+            "val": TensorDataset(data[val]),
+            "test": TensorDataset(data[test]),
+        }
 
     def _loader(self, split: str) -> DataLoader:
         dataset = self.splits[split]
         sampler = EpochSeededSampler(len(dataset), self.seed) if split == "train" else None
-        return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler,
-                          num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0)
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")
