@@ -29,6 +29,9 @@ class DeviceBatchLoader:
         self.tensors = tuple(tensors)
         self.batch_size = batch_size
         self.sampler = sampler
+        # Lightning reads a DataLoader's batch_sampler wherever it finds a sampler; here the
+        # batches are cut from the sampler's order, as a DataLoader does without a batch sampler
+        self.batch_sampler = None
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         device = self.tensors[0].device
