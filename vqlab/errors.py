@@ -31,3 +31,11 @@ def check_non_negative(argument: str, value: float) -> None:
 
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite; the run stops before anything is saved."""
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset's files are missing or incomplete where the config points.
+
+    The message is one line: what was looked for where, the layouts accepted, and the fix
+    (``data.root=...``, or ``data.download=true`` where the dataset can be downloaded).
+    """

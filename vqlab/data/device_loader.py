@@ -1,0 +1,43 @@
+"""Batches cut by index from tensors that already live on the training device.
+
+The fast path for datasets that fit in device memory: no worker processes, no per-sample Python,
+no host-to-device copy per batch; one gather per tensor per batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch import Tensor
+from torch.utils.data import Sampler
+
+
+class DeviceBatchLoader:
+    """Iterate ``tuple(t[order[i : i + batch_size]] for t in tensors)`` over a sampler's order.
+
+    ``sampler`` gives the order of the rows (an ``EpochSeededSampler`` for training, possibly
+    wrapped in a distributed sampler that keeps this rank's shard); the last batch may be short,
+    as with ``DataLoader(drop_last=False)``, so a ``DataLoader`` over the same rows with the same
+    sampler and batch size yields the same batches. Lightning calls ``sampler.set_epoch`` at the
+    start of every training epoch through the ``sampler`` attribute, as it does for a DataLoader;
+    it leaves non-DataLoader iterables alone under DDP, so the sharding is the sampler's.
+    """
+
+    def __init__(self, tensors: Sequence[Tensor], batch_size: int, sampler: Sampler[int]) -> None:
+        self.tensors = tuple(tensors)
+        self.batch_size = batch_size
+        self.sampler = sampler
+        # Lightning reads a DataLoader's batch_sampler wherever it finds a sampler; here the
+        # batches are cut from the sampler's order, as a DataLoader does without a batch sampler
+        self.batch_sampler = None
+
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        device = self.tensors[0].device
+        order = torch.tensor(list(self.sampler), dtype=torch.long, device=device)
+        for rows in order.split(self.batch_size):
+            yield tuple(tensor[rows] for tensor in self.tensors)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.sampler) / self.batch_size)

@@ -1,0 +1,163 @@
+"""The LightningDataModule that every image dataset shares: loaders, device-resident fast path,
+scaling to the decoder's range, input statistics."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import lightning as L
+import torch
+from lightning.fabric.utilities.distributed import DistributedSamplerWrapper
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, Sampler, SequentialSampler
+
+from vqlab.data.device_loader import DeviceBatchLoader
+from vqlab.data.residency import decode_all, keeps_in_memory, parse_in_memory
+from vqlab.data.sampler import EpochSeededSampler
+from vqlab.data.statistics import intensity_entropy
+from vqlab.errors import check_non_negative, check_positive
+
+SPLITS = ("train", "val", "test")
+Batch = tuple[Tensor, ...]
+
+
+def to_decoder_range(images: Tensor) -> Tensor:
+    """uint8 images in 0..255 -> float32 in [-1, 1], the range of the decoders' final Tanh."""
+    return images.to(torch.float32) / 127.5 - 1.0
+
+
+class ImageDataModule(L.LightningDataModule):
+    """Serves ``(x, y)`` batches: ``x`` images (b, c, h, w) in [-1, 1], ``y`` int64 labels (-1 for
+    datasets without labels).
+
+    Subclasses set ``input_shape`` (c, h, w) and implement ``build_splits()``: one dataset per
+    split whose items are ``(uint8 tensor (c, h, w), int label)``. Loaders serve uint8 batches;
+    ``on_after_batch_transfer`` scales them on the training device (4x less host-to-device
+    traffic, and one definition of the scaling for both paths).
+
+    Two paths serve the same batches in the same order for a given seed:
+
+    - device-resident (``in_memory``: ``true``, or ``auto`` when the uint8 data takes at most a
+      quarter of the device's free memory): every split is decoded once into one uint8 tensor on
+      the training device and cut into batches by index (``DeviceBatchLoader``), no workers;
+    - DataLoader: ``num_workers`` processes decode samples, ``pin_memory`` (on CUDA only),
+      ``persistent_workers``.
+
+    Training order is an ``EpochSeededSampler`` (depends only on seed and epoch). Under DDP the
+    datamodule shards every split itself with Lightning's ``DistributedSamplerWrapper`` (no
+    reshuffle), so both paths shard alike and Lightning does not replace the sampler.
+    """
+
+    input_shape: tuple[int, int, int]
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+        in_memory: str | bool = "auto",
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        check_positive("batch_size", batch_size)
+        check_non_negative("num_workers", num_workers)
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.persistent_workers = persistent_workers
+        self.in_memory = parse_in_memory(in_memory)
+        self.seed = seed
+        self.datasets: dict[str, Dataset] = {}
+        self.tensors: dict[str, tuple[Tensor, Tensor]] = {}
+        self._input_entropy: float | None = None
+
+    def build_splits(self) -> dict[str, Dataset]:
+        """``{"train": ..., "val": ..., "test": ...}`` of ``(uint8 (c, h, w), int label)`` items."""
+        raise NotImplementedError
+
+    @property
+    def input_dim(self) -> int:
+        """Number of values per input, ``c * h * w`` (the flattened dimension, e.g. for the CAE)."""
+        return math.prod(self.input_shape)
+
+    @property
+    def device(self) -> torch.device:
+        """The training device (the CPU when no trainer is attached)."""
+        return self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
+
+    @property
+    def is_in_memory(self) -> bool:
+        """Whether ``setup`` put the splits in device memory."""
+        return bool(self.tensors)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        self.datasets = self.build_splits()
+        num_bytes = sum(len(dataset) for dataset in self.datasets.values()) * self.input_dim
+        if keeps_in_memory(self.in_memory, num_bytes, self.device):
+            for split, dataset in self.datasets.items():
+                images, labels = decode_all(dataset, self.num_workers)
+                self.tensors[split] = (images.to(self.device), labels.to(self.device))
+
+    def sampler(self, split: str, num_samples: int) -> Sampler[int]:
+        """Seeded shuffling for training, sequential otherwise; this rank's shard under DDP."""
+        if split == "train":
+            sampler = EpochSeededSampler(num_samples, self.seed)
+        else:
+            sampler = SequentialSampler(range(num_samples))
+        if self.trainer is None or self.trainer.world_size == 1:
+            return sampler
+        return DistributedSamplerWrapper(
+            sampler,
+            num_replicas=self.trainer.world_size,
+            rank=self.trainer.global_rank,
+            shuffle=False,
+        )
+
+    def loader(self, split: str) -> Iterable[Batch]:
+        """The split's batches (uint8 images): device-resident when set up so, else a DataLoader."""
+        if self.tensors:
+            images, labels = self.tensors[split]
+            sampler = self.sampler(split, len(images))
+            return DeviceBatchLoader((images, labels), self.batch_size, sampler)
+        dataset = self.datasets[split]
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=self.sampler(split, len(dataset)),
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory and self.device.type == "cuda",
+            persistent_workers=self.persistent_workers and self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> Iterable[Batch]:
+        return self.loader("train")
+
+    def val_dataloader(self) -> Iterable[Batch]:
+        return self.loader("val")
+
+    def test_dataloader(self) -> Iterable[Batch]:
+        return self.loader("test")
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        """Scale the batch's uint8 images to [-1, 1] on the training device."""
+        images, *rest = batch
+        return (to_decoder_range(images), *rest)
+
+    def input_entropy(self) -> float:
+        """Entropy (nats) of the pixel-intensity histogram of the training split (0..255 values).
+
+        A dataset-level input entropy for HC-VQ's entropy scale (the reference's per-batch H_x is
+        the model's business); computed once (a pass over the training images on the DataLoader
+        path) and cached. Call after ``setup``.
+        """
+        if self._input_entropy is None:
+            if self.tensors:
+                batches: Iterable[Tensor] = self.tensors["train"][0].split(self.batch_size)
+            else:
+                batches = (images for images, _ in self.loader("train"))
+            self._input_entropy = intensity_entropy(batches)
+        return self._input_entropy
