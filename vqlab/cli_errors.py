@@ -12,7 +12,14 @@ from hydra.errors import InstantiationException
 
 from vqlab.errors import ConfigValueError, NonFiniteLossError
 
-USER_ERRORS = (ConfigValueError, NonFiniteLossError, FileNotFoundError, ImportError, ValueError)
+USER_ERRORS = (
+    ConfigValueError,
+    NonFiniteLossError,
+    FileNotFoundError,
+    FileExistsError,
+    ImportError,
+    ValueError,
+)
 
 
 def describe(error: BaseException) -> str:

@@ -1,0 +1,110 @@
+"""The command line: bad input gives one line and a non-zero exit; runs never share a directory."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from wandb_records import read_records
+
+FAST = [
+    "logger=none",
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=3",
+    "trainer.limit_val_batches=2",
+    "test=false",
+]
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("vqlab: error:")]
+    for fragment in fragments:
+        assert fragment in line
+
+
+@pytest.mark.parametrize(
+    ("override", "fragments"),
+    [
+        ("model=nope", ("unknown model 'nope'", "vqvae_ema")),
+        ("model.quantizer.codebook_size=0", ("model.quantizer.codebook_size must be > 0",)),
+        ("model.quantizer.beta=-1", ("model.quantizer.beta must be >= 0",)),
+        ("data.batch_size=0", ("data.batch_size must be > 0",)),
+    ],
+)
+def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path: Path, override, fragments) -> None:
+    result = run_cli([override, *FAST, f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path)
+    assert_one_line_error(result, *fragments)
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    vectors = ["model=vqvae_mlp", "data=lowrank"]
+    good = run_cli([*vectors, *FAST, f"hydra.run.dir={tmp_path / 'good'}"], cwd=tmp_path)
+    assert good.returncode == 0, good.stderr[-2000:]
+    last = tmp_path / "good" / "checkpoints" / "last.ckpt"
+    digest = hashlib.sha256(last.read_bytes()).hexdigest()
+
+    diverging = run_cli(
+        # beta = 1e39 overflows float32: the first resumed step's loss is infinite
+        [
+            *vectors,
+            *FAST,
+            "trainer.max_epochs=3",
+            "model.quantizer.beta=1e39",
+            f"ckpt_path={last}",
+            f"hydra.run.dir={tmp_path / 'diverged'}",
+        ],
+        cwd=tmp_path,
+    )
+    assert_one_line_error(diverging, "NaN or infinite", "model.optimizer.lr")
+    assert hashlib.sha256(last.read_bytes()).hexdigest() == digest
+    assert not list((tmp_path / "diverged").glob("checkpoints/*.ckpt"))
+
+
+def test_a_run_never_writes_into_an_existing_run_directory(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    first = run_cli([*FAST, f"hydra.run.dir={run_dir}"], cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = {path: path.stat().st_mtime_ns for path in (run_dir / "checkpoints").iterdir()}
+    second = run_cli([*FAST, f"hydra.run.dir={run_dir}"], cwd=tmp_path)
+    assert_one_line_error(second, "already holds checkpoints", "hydra.run.dir")
+    assert {path: path.stat().st_mtime_ns for path in (run_dir / "checkpoints").iterdir()} == before
+
+
+def test_help_lists_the_config_groups(tmp_path: Path) -> None:
+    result = run_cli(["--help"], cwd=tmp_path)
+    assert result.returncode == 0
+    for group in ("model: ", "data: ", "trainer: ", "logger: ", "callbacks: ", "experiment: "):
+        assert group in result.stdout
+    assert "vqvae_ema" in result.stdout and "vqvae_ste" in result.stdout
+
+
+def test_multirun_gives_each_job_its_own_directory_and_wandb_run(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    result = run_cli(
+        [
+            "-m",
+            "model=vqvae_ema,vqvae_ste",
+            "model.quantizer.codebook_size=16,32",
+            "logger=wandb",
+            *FAST[1:],
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = sorted(path for path in sweep_dir.iterdir() if path.is_dir())
+    assert [job.name for job in jobs] == ["0", "1", "2", "3"]
+    run_ids = set()
+    for job in jobs:
+        assert (job / "checkpoints" / "last.ckpt").is_file()
+        (wandb_file,) = job.glob("wandb/offline-run-*/run-*.wandb")
+        (run,) = [r.run for r in read_records(wandb_file) if r.WhichOneof("record_type") == "run"]
+        assert run.run_group == "sweep"  # the jobs of one sweep form one W&B group
+        run_ids.add(run.run_id)
+    assert len(run_ids) == 4
