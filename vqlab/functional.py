@@ -22,7 +22,8 @@ def nearest_code(z: Tensor, codebook: Tensor, block_rows: int = 1 << 22) -> Tens
     ``argmin_j ||z - e_j||^2 = argmin_j (|e_j|^2 - 2 z . e_j)``: the ``|z|^2`` term is constant per
     row and dropped. One float32 ``addmm`` per block of rows, also under bf16/fp16 autocast, with no
     autograd graph; rows are processed in blocks of ``block_rows // K`` so no (N, K) buffer larger
-    than ``block_rows`` elements is ever held.
+    than ``block_rows`` elements is ever held, and that one buffer is reused by every block (a fresh
+    allocation per block costs as much as the ``addmm`` on CPU, in page faults).
 
     z: (n, d), codebook: (k, d) -> (n,) int64.
     """
@@ -34,10 +35,12 @@ def nearest_code(z: Tensor, codebook: Tensor, block_rows: int = 1 << 22) -> Tens
         if z.shape[0] <= step:
             return torch.addmm(codebook_sq, z, codebook.t(), alpha=-2.0).argmin(-1)
         indices = torch.empty(z.shape[0], dtype=torch.long, device=z.device)
+        scores = z.new_empty(step, codebook.shape[0])  # (step, k)
         for start in range(0, z.shape[0], step):
             block = z[start : start + step]
-            scores = torch.addmm(codebook_sq, block, codebook.t(), alpha=-2.0)  # (step, k)
-            indices[start : start + step] = scores.argmin(-1)
+            block_scores = scores[: block.shape[0]]
+            torch.addmm(codebook_sq, block, codebook.t(), alpha=-2.0, out=block_scores)
+            torch.argmin(block_scores, -1, out=indices[start : start + step])
         return indices
 
 
@@ -45,11 +48,12 @@ def code_histogram(indices: Tensor, codebook_size: int) -> Tensor:
     """Counts of each code in ``indices`` as float32, by ``index_add_``.
 
     ``torch.bincount`` on CUDA synchronises with the host to size its output; ``index_add_`` into a
-    preallocated (K,) buffer does not.
+    preallocated (K,) buffer does not. The added ones are a stride-0 view, not an (N,) allocation.
     """
     flat = indices.reshape(-1)
     counts = torch.zeros(codebook_size, dtype=torch.float32, device=indices.device)
-    return counts.index_add_(0, flat, torch.ones_like(flat, dtype=torch.float32))
+    ones = torch.ones((), dtype=torch.float32, device=indices.device).expand(flat.shape[0])
+    return counts.index_add_(0, flat, ones)
 
 
 def entropy(probabilities: Tensor, dim: int = -1) -> Tensor:

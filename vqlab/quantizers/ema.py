@@ -61,9 +61,12 @@ class EMAQuantizer(VectorQuantizer):
         """One EMA step of counts, sums and codebook; all-reduced across ranks, no host sync."""
         flat = z_e.detach().reshape(-1, self.dim).float()
         flat_indices = indices.reshape(-1)
-        stats = torch.zeros(self.codebook_size, self.dim + 1, device=flat.device)
-        stats[:, 0] = code_histogram(flat_indices, self.codebook_size)
-        stats[:, 1:].index_add_(0, flat_indices, flat)
+        # index_add_ into a contiguous (K, d) buffer: into a column slice of (K, d + 1) it is ~3x
+        # slower on CPU; the cat that joins counts and sums for one all-reduce is only K x (d + 1)
+        sums = torch.zeros(self.codebook_size, self.dim, device=flat.device)
+        sums.index_add_(0, flat_indices, flat)
+        counts = code_histogram(flat_indices, self.codebook_size)
+        stats = torch.cat([counts.unsqueeze(1), sums], dim=1)  # (k, d + 1)
         if dist.is_available() and dist.is_initialized():
             dist.all_reduce(stats)
         weight = 1.0 - self.decay

@@ -1,0 +1,218 @@
+"""Benchmark one EMA-quantizer training step: vqlab vs vector-quantize-pytorch vs the bare floor.
+
+Contenders, for N vectors of size d and a codebook of K codes:
+
+- ``vqlab``: ``vqlab.quantizers.EMAQuantizer`` in training mode;
+- ``vq-pytorch``: ``vector_quantize_pytorch.VectorQuantize(dim=d, codebook_size=K, decay=0.99,
+  commitment_weight=0.25)`` in training mode, input (1, N, d);
+- ``floor``: ``addmm(|E|^2, z, E^T, alpha=-2)`` in float32 over all N rows at once, argmin, gather;
+  forward only, no EMA, no autograd: what any nearest-code search must at least do.
+
+A quantizer step is forward + backward with the EMA update: z requires grad,
+``loss = out.loss + out.quantized.square().mean()`` (the dummy downstream term makes the
+straight-through path carry a gradient), ``loss.backward()``. ``--dtype bfloat16`` runs the forward
+under autocast (the floor stays float32, as vqlab's distances do).
+
+Time: the contenders are interleaved in one process (warm-up first, then round-robin repetitions),
+so drifting machine load hits all of them alike; the table gives the median and the minimum.
+
+Memory: peak extra memory of one step, measured in a fresh subprocess per contender after one
+warm-up step. CUDA: ``torch.cuda.max_memory_allocated`` minus the memory allocated before the step.
+CPU: the process' peak resident set (``VmHWM``, reset through ``/proc/self/clear_refs``) minus its
+resident set before the step, with glibc's mmap threshold pinned at 64 KiB so every tensor larger
+than that is mapped on allocation and unmapped on free, and the resident set follows live tensors.
+
+Run from the repository root: ``python -m experiments.bench_quantizer --repeats 15``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+CONTENDERS = ("vqlab", "vq-pytorch", "floor")
+SIZES = ((512, 64), (8192, 32))  # (codebook size K, dim d)
+MIB = 1 << 20
+
+
+def make_step(
+    name: str, codebook_size: int, dim: int, num_vectors: int, device: str, dtype: torch.dtype
+) -> Callable[[], None]:
+    """A closure that runs one step of contender ``name`` on fixed random inputs."""
+    z = torch.randn(num_vectors, dim, device=device)
+    if name == "floor":
+        codebook = torch.randn(codebook_size, dim, device=device)
+
+        @torch.no_grad()
+        def floor_step() -> None:
+            codebook_sq = codebook.pow(2).sum(-1)  # (k,)
+            indices = torch.addmm(codebook_sq, z, codebook.t(), alpha=-2.0).argmin(-1)
+            codebook.index_select(0, indices)
+
+        return floor_step
+
+    if name == "vqlab":
+        from vqlab.quantizers import EMAQuantizer
+
+        quantizer = EMAQuantizer(codebook_size, dim, decay=0.99, beta=0.25)
+    else:
+        from vector_quantize_pytorch import VectorQuantize
+
+        quantizer = VectorQuantize(
+            dim=dim, codebook_size=codebook_size, decay=0.99, commitment_weight=0.25
+        )
+        z = z.unsqueeze(0)  # (1, n, d): VectorQuantize expects (batch, sequence, dim)
+    quantizer.to(device).train()
+    z.requires_grad_(True)
+
+    def quantizer_step() -> None:
+        with torch.autocast(device, dtype=dtype, enabled=dtype != torch.float32):
+            if name == "vqlab":
+                out = quantizer(z)
+                quantized, loss = out.quantized, out.loss
+            else:
+                quantized, _, loss = quantizer(z)
+            total = loss + quantized.float().square().mean()
+        total.backward()
+        z.grad = None  # an optimizer would consume it: no grad outlives a step, peaks compare
+
+    return quantizer_step
+
+
+def synchronize(device: str) -> None:
+    """Wait for queued device work, so a wall-clock reading covers it."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_contenders(
+    steps: dict[str, Callable[[], None]], device: str, repeats: int, warmup: int
+) -> dict[str, list[float]]:
+    """Seconds per step of each contender, round-robin over ``repeats`` rounds after warm-up."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    synchronize(device)
+    seconds: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            synchronize(device)
+            seconds[name].append(time.perf_counter() - start)
+    return seconds
+
+
+def resident_kib(field: str) -> int:
+    """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def peak_extra_bytes(step: Callable[[], None], device: str) -> int:
+    """Peak memory one call of ``step`` allocates beyond what is live before it (see module doc)."""
+    step()  # warm-up: lazy initialisation of kernels, thread pools and library workspaces
+    synchronize(device)
+    if device == "cuda":
+        before = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        synchronize(device)
+        return torch.cuda.max_memory_allocated() - before
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current resident set
+    before = resident_kib("VmRSS")
+    step()
+    return (resident_kib("VmHWM") - before) * 1024
+
+
+def measure_memory(args: argparse.Namespace, name: str, codebook_size: int, dim: int) -> int:
+    """Run ``peak_extra_bytes`` for one contender in a fresh subprocess; bytes."""
+    command = [
+        sys.executable, "-m", "experiments.bench_quantizer",
+        "--device", args.device, "--threads", str(args.threads), "--dtype", args.dtype,
+        "--num-vectors", str(args.num_vectors), "--memory-of", f"{name}:{codebook_size}:{dim}",
+    ]  # fmt: skip
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(64 * 1024)}
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, check=True)
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line flags; see ``--help``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    parser.add_argument("--repeats", type=int, default=10, help="timed rounds per contender")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per contender")
+    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    parser.add_argument("--num-vectors", type=int, default=32768, help="N, rows of z")
+    parser.add_argument(
+        "--sizes", default=",".join(f"{k}x{d}" for k, d in SIZES), help="KxD,KxD,..."
+    )
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
+    parser.add_argument("--memory-of", help=argparse.SUPPRESS)  # internal: NAME:K:D
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Time (and measure) every contender at every size; print markdown tables."""
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    dtype = getattr(torch, args.dtype)
+    torch.manual_seed(0)
+    if args.memory_of:
+        name, codebook_size, dim = args.memory_of.split(":")
+        step = make_step(name, int(codebook_size), int(dim), args.num_vectors, args.device, dtype)
+        print(peak_extra_bytes(step, args.device))
+        return
+
+    sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
+    print(
+        f"device={args.device} threads={args.threads} dtype={args.dtype} N={args.num_vectors} "
+        f"repeats={args.repeats} torch={torch.__version__}\n"
+    )
+    rows, ratio_rows = [], []
+    for codebook_size, dim in sizes:
+        steps = {
+            name: make_step(name, codebook_size, dim, args.num_vectors, args.device, dtype)
+            for name in CONTENDERS
+        }
+        seconds = time_contenders(steps, args.device, args.repeats, args.warmup)
+        del steps
+        median = {name: statistics.median(values) for name, values in seconds.items()}
+        memory = {
+            name: None if args.no_memory else measure_memory(args, name, codebook_size, dim)
+            for name in CONTENDERS
+        }
+        for name in CONTENDERS:
+            mib = "-" if memory[name] is None else f"{memory[name] / MIB:.1f}"
+            rows.append(
+                f"| {codebook_size} | {dim} | {name} | {median[name] * 1e3:.1f} "
+                f"| {min(seconds[name]) * 1e3:.1f} | {mib} |"
+            )
+        memory_ratio = "-" if args.no_memory else f"{memory['vqlab'] / memory['vq-pytorch']:.2f}"
+        ratio_rows.append(
+            f"| {codebook_size} | {dim} | {median['vq-pytorch'] / median['vqlab']:.2f} "
+            f"| {median['vqlab'] / median['floor']:.2f} | {memory_ratio} |"
+        )
+    print("| K | d | contender | median ms | min ms | peak extra MiB |")
+    print("| ---: | ---: | --- | ---: | ---: | ---: |")
+    print("\n".join(rows))
+    print("\n| K | d | time vq-pytorch / vqlab | time vqlab / floor | memory vqlab / vq-pytorch |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    print("\n".join(ratio_rows))
+
+
+if __name__ == "__main__":
+    main()
