@@ -1,0 +1,36 @@
+# vqlab: `make test` and `make train` work on a fresh machine with Python 3.11; each creates .venv
+# and installs the package with its dev extras on first use (pip resolves torch with torchvision).
+PYTHON3 ?= python3
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+ARGS ?=
+
+.PHONY: install train test lint format bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PYTHON) || $(PYTHON3) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+train: install  ## train the default model on the embedded digits: make train ARGS="model=vqvae_ste"
+	$(PYTHON) -m vqlab.train $(ARGS)
+
+test: install  ## the whole test suite
+	$(PYTHON) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check vqlab tests experiments
+	$(VENV)/bin/ruff format --check vqlab tests experiments
+
+format: install
+	$(VENV)/bin/ruff format vqlab tests experiments
+	$(VENV)/bin/ruff check --fix vqlab tests experiments
+
+bench: install  ## quantizer speed against vector-quantize-pytorch and the bare floor
+	$(PYTHON) -m experiments.bench_quantizer
+
+clean:
+	rm -rf $(VENV) logs .pytest_cache .ruff_cache
