@@ -108,3 +108,25 @@ def test_multirun_gives_each_job_its_own_directory_and_wandb_run(tmp_path: Path)
         assert run.run_group == "sweep"  # the jobs of one sweep form one W&B group
         run_ids.add(run.run_id)
     assert len(run_ids) == 4
+
+
+def test_two_process_ddp_training_on_cpu(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        [
+            "trainer=ddp",
+            "trainer.accelerator=cpu",
+            "logger=csv",
+            "trainer.max_epochs=1",
+            "trainer.limit_train_batches=4",
+            "trainer.limit_val_batches=2",
+            f"hydra.run.dir={run_dir}",
+        ],
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MEMBER: 2/2" in result.stderr + result.stdout
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    (metrics_file,) = run_dir.glob("csv/version_*/metrics.csv")
+    assert "test/recon_mse" in metrics_file.read_text()

@@ -6,6 +6,7 @@ run per job). Returns ``optimized_metric`` so that sweepers can optimise it.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,12 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
 def check_fresh_run_dir(output_dir: str) -> None:
-    """A new run never writes into a directory that already holds a run's checkpoints."""
+    """A new run never writes into a directory that already holds a run's checkpoints.
+
+    DDP worker processes (``LOCAL_RANK`` > 0), which Lightning starts in the same directory, skip it.
+    """
+    if int(os.environ.get("LOCAL_RANK", "0")) > 0:
+        return
     checkpoints = Path(output_dir) / "checkpoints"
     if checkpoints.is_dir() and any(checkpoints.iterdir()):
         raise FileExistsError(
