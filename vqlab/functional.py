@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -59,3 +61,22 @@ def code_histogram(indices: Tensor, codebook_size: int) -> Tensor:
 def entropy(probabilities: Tensor, dim: int = -1) -> Tensor:
     """Shannon entropy ``H(p) = -sum_i p_i log p_i`` in nats, with ``0 log 0 = 0``."""
     return -torch.special.xlogy(probabilities, probabilities).sum(dim)
+
+
+def generalized_jensen_shannon(log_probabilities: Tensor) -> Tensor:
+    """Generalized Jensen-Shannon divergence of k categorical distributions, uniform weights.
+
+    ``GJS = sum_i w_i KL(pi_i || m)``, ``m = sum_j w_j pi_j``, ``w_i = 1/k``; equivalently
+    ``H(m) - (1/k) sum_i H(pi_i)``. It is 0 when all ``pi_i`` are equal and ``log k`` for k
+    one-hot distributions on distinct categories. Nilsson et al., "Indirectly Parameterized
+    Concrete Autoencoders", ICML 2024, arXiv:2403.00563, Sec. 4 (GJSD regularizer).
+
+    Computed from log-probabilities, the mixture by ``logsumexp``, rather than as entropies:
+    where a probability underflows to 0, ``xlogy``'s gradient is NaN, this form's is finite.
+
+    log_probabilities: (k, n), each row log-normalised -> scalar.
+    """
+    num_distributions = log_probabilities.shape[0]
+    log_mixture = torch.logsumexp(log_probabilities, dim=0) - math.log(num_distributions)  # (n,)
+    kl = (log_probabilities.exp() * (log_probabilities - log_mixture)).sum(-1)  # (k,)
+    return kl.mean()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
@@ -19,6 +21,12 @@ def sweep_group() -> str | None:
     return Path(hydra_config.sweep.dir).name
 
 
+def numel(shape: Sequence[int]) -> int:
+    """Number of elements of a tensor of ``shape``: ``${vqlab.numel:${input_shape}}`` -> D."""
+    return math.prod(int(size) for size in shape)
+
+
 def register_resolvers() -> None:
-    """Register ``${vqlab.sweep_group:}``; safe to call more than once."""
+    """Register ``${vqlab.sweep_group:}`` and ``${vqlab.numel:...}``; safe to call again."""
     OmegaConf.register_new_resolver("vqlab.sweep_group", sweep_group, replace=True)
+    OmegaConf.register_new_resolver("vqlab.numel", numel, replace=True)

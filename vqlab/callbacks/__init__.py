@@ -1,6 +1,15 @@
 """Callbacks for behaviour that depends on training time or cuts across modules."""
 
+from vqlab.callbacks.convergence import StopOnConvergence
 from vqlab.callbacks.finite_loss import FiniteLossGuard
 from vqlab.callbacks.recon_images import ReconstructionGrid
+from vqlab.callbacks.selection_images import SelectedPixelsGrid
+from vqlab.callbacks.temperature import TemperatureAnnealing
 
-__all__ = ["FiniteLossGuard", "ReconstructionGrid"]
+__all__ = [
+    "FiniteLossGuard",
+    "ReconstructionGrid",
+    "SelectedPixelsGrid",
+    "StopOnConvergence",
+    "TemperatureAnnealing",
+]

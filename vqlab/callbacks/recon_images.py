@@ -11,19 +11,38 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import make_grid, save_image
 
 
+def log_image(trainer: L.Trainer, name: str, image: torch.Tensor) -> None:
+    """Send a (3, h, w) image in [0, 1] to W&B and TensorBoard as ``val/<name>``, and save it as
+    ``<run dir>/<name>/epoch_XXX.png``."""
+    directory = Path(trainer.default_root_dir) / name
+    directory.mkdir(parents=True, exist_ok=True)
+    save_image(image, directory / f"epoch_{trainer.current_epoch:03d}.png")
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger.log_image(f"val/{name}", [image], step=trainer.global_step)
+        elif isinstance(logger, TensorBoardLogger):
+            logger.experiment.add_image(f"val/{name}", image, trainer.global_step)
+
+
 class ReconstructionGrid(L.Callback):
     """Log ``num_images`` validation images (top row) and their reconstructions (bottom row).
 
     The first validation batch is kept; at the end of the epoch the grid goes to W&B
     (``val/reconstructions``), TensorBoard, and ``<run dir>/reconstructions/epoch_XXX.png``.
     Inputs that are not images (b, c, h, w) are skipped. Values are mapped from
-    ``value_range`` to [0, 1] for display.
+    ``value_range`` to [0, 1] for display. Subclasses change ``name`` and ``rows``.
     """
+
+    name = "reconstructions"
 
     def __init__(self, num_images: int = 16, value_range: tuple[float, float] = (-1.0, 1.0)):
         self.num_images = num_images
         self.value_range = tuple(value_range)
         self.images: torch.Tensor | None = None
+
+    def rows(self, pl_module: L.LightningModule, images: torch.Tensor) -> list[torch.Tensor]:
+        """The grid's rows, each like ``images`` and in ``value_range``."""
+        return [images, pl_module(images)[0]]
 
     def on_validation_batch_end(
         self,
@@ -41,16 +60,9 @@ class ReconstructionGrid(L.Callback):
         if self.images is None or trainer.sanity_checking or not trainer.is_global_zero:
             return
         with torch.no_grad():
-            reconstructions = pl_module(self.images)[0].float()
+            rows = [row.float() for row in self.rows(pl_module, self.images)]
         low, high = self.value_range
-        rows = torch.cat([self.images.float(), reconstructions]).sub(low).div(high - low)
-        grid = make_grid(rows.clamp(0, 1).cpu(), nrow=len(self.images), pad_value=1.0)
+        grid_values = torch.cat(rows).sub(low).div(high - low).clamp(0, 1).cpu()
+        grid = make_grid(grid_values, nrow=len(self.images), pad_value=1.0)
         self.images = None
-        directory = Path(trainer.default_root_dir) / "reconstructions"
-        directory.mkdir(parents=True, exist_ok=True)
-        save_image(grid, directory / f"epoch_{trainer.current_epoch:03d}.png")
-        for logger in trainer.loggers:
-            if isinstance(logger, WandbLogger):
-                logger.log_image("val/reconstructions", [grid], step=trainer.global_step)
-            elif isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image("val/reconstructions", grid, trainer.global_step)
+        log_image(trainer, self.name, grid)

@@ -7,24 +7,16 @@ beta * commitment alone for an EMA codebook).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
-
-import lightning as L
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler
 
 from vqlab.errors import check_positive
 from vqlab.metrics import CodeUsage
+from vqlab.models.optimized import OptimizedModule, OptimizerFactory, SchedulerFactory
 from vqlab.quantizers import QuantizerOutput, VectorQuantizer
 
-OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
-SchedulerFactory = Callable[[Optimizer], LRScheduler]
 
-
-class VQVAE(L.LightningModule):
+class VQVAE(OptimizedModule):
     """Discrete autoencoder ``x -> z_e = E(x) -> z_q = Q(z_e) -> x_hat = D(z_q)``.
 
     The codebook kind is the quantizer's business (EMA or straight-through): this module has no
@@ -44,14 +36,12 @@ class VQVAE(L.LightningModule):
         scheduler_interval: str = "epoch",
         usage_window: int = 50,
     ) -> None:
-        super().__init__()
+        super().__init__(optimizer, scheduler, scheduler_interval)
         check_positive("usage_window", usage_window)
         # the factories are rebuilt from the run's Hydra config; checkpoints hold plain values only
         self.save_hyperparameters(
             ignore=["encoder", "quantizer", "decoder", "optimizer", "scheduler"]
         )
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
         self.encoder = encoder
         self.quantizer = quantizer
         self.decoder = decoder
@@ -116,13 +106,3 @@ class VQVAE(L.LightningModule):
         """Log the window's codebook statistics under ``prefix/`` and start a new window."""
         self.log_dict({f"{prefix}/{name}": value for name, value in usage.compute().items()})
         usage.reset()
-
-    def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = self.optimizer_factory(self.parameters())
-        if self.scheduler_factory is None:
-            return {"optimizer": optimizer}
-        scheduler = self.scheduler_factory(optimizer)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": self.hparams.scheduler_interval},
-        }

@@ -1,0 +1,45 @@
+"""Stop training once the concrete selectors have converged."""
+
+from __future__ import annotations
+
+import lightning as L
+from lightning.pytorch.utilities import rank_zero_info
+
+from vqlab.errors import check_positive
+
+
+class StopOnConvergence(L.Callback):
+    """Stop at the end of the first training epoch whose ``monitor`` exceeds ``threshold``.
+
+    The CAE paper stops when the mean over selectors of ``max_j pi_ij`` exceeds 0.99 (Abid,
+    Balin & Zou, ICML 2019, arXiv:1901.09346, Sec. 3.1); its reference code uses 0.998. The value
+    read is the last one logged (``cae/mean_max_prob`` is logged every training step). The
+    stopping epoch is reported on the console and kept in the checkpoint (``converged_epoch``).
+    """
+
+    def __init__(self, monitor: str = "cae/mean_max_prob", threshold: float = 0.99) -> None:
+        check_positive("threshold", threshold)
+        self.monitor = monitor
+        self.threshold = threshold
+        self.converged_epoch: int | None = None
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is None:
+            raise ValueError(
+                f"callbacks.convergence: metric {self.monitor!r} is not logged by "
+                f"{type(pl_module).__name__}; set callbacks.convergence.monitor"
+            )
+        if float(value) > self.threshold:
+            self.converged_epoch = trainer.current_epoch
+            trainer.should_stop = True
+            rank_zero_info(
+                f"converged: {self.monitor} = {float(value):.4f} > {self.threshold} at epoch "
+                f"{trainer.current_epoch}, stopping"
+            )
+
+    def state_dict(self) -> dict[str, int | None]:
+        return {"converged_epoch": self.converged_epoch}
+
+    def load_state_dict(self, state_dict: dict[str, int | None]) -> None:
+        self.converged_epoch = state_dict["converged_epoch"]

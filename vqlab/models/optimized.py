@@ -1,0 +1,44 @@
+"""A LightningModule base whose optimizer and learning-rate scheduler come as Hydra partials."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import lightning as L
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+SchedulerFactory = Callable[[Optimizer], LRScheduler]
+
+
+class OptimizedModule(L.LightningModule):
+    """``configure_optimizers`` from ``optimizer(params)`` and, optionally, ``scheduler(opt)``.
+
+    The factories are rebuilt from the run's Hydra config (``_partial_: true``); subclasses keep
+    them out of ``save_hyperparameters`` so checkpoints hold plain values only.
+    ``scheduler_interval`` is ``"epoch"`` or ``"step"``.
+    """
+
+    def __init__(
+        self,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        scheduler_interval: str = "epoch",
+    ) -> None:
+        super().__init__()
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.scheduler_interval = scheduler_interval
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return {"optimizer": optimizer}
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": self.scheduler_interval},
+        }
