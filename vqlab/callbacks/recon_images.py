@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
-from torchvision.utils import make_grid, save_image
+from torchvision.utils import make_grid
+
+from vqlab.callbacks.image_logging import log_image
 
 
 class ReconstructionGrid(L.Callback):
@@ -46,11 +46,5 @@ class ReconstructionGrid(L.Callback):
         rows = torch.cat([self.images.float(), reconstructions]).sub(low).div(high - low)
         grid = make_grid(rows.clamp(0, 1).cpu(), nrow=len(self.images), pad_value=1.0)
         self.images = None
-        directory = Path(trainer.default_root_dir) / "reconstructions"
-        directory.mkdir(parents=True, exist_ok=True)
-        save_image(grid, directory / f"epoch_{trainer.current_epoch:03d}.png")
-        for logger in trainer.loggers:
-            if isinstance(logger, WandbLogger):
-                logger.log_image("val/reconstructions", [grid], step=trainer.global_step)
-            elif isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image("val/reconstructions", grid, trainer.global_step)
+        png_path = f"reconstructions/epoch_{trainer.current_epoch:03d}.png"
+        log_image(trainer, "val/reconstructions", grid, png_path)

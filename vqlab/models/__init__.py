@@ -1,5 +1,6 @@
 """LightningModules: the VQ-VAE, and one module per variant whose training differs."""
 
+from vqlab.models.hcvq import HCVQ
 from vqlab.models.vqvae import VQVAE
 
-__all__ = ["VQVAE"]
+__all__ = ["HCVQ", "VQVAE"]

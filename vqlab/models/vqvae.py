@@ -34,6 +34,15 @@ class VQVAE(L.LightningModule):
     Batches are tuples whose first element is the input ``x``.
     """
 
+    # constructor arguments that are modules or factories, not hyperparameters; variants extend it
+    module_arguments: tuple[str, ...] = (
+        "encoder",
+        "quantizer",
+        "decoder",
+        "optimizer",
+        "scheduler",
+    )
+
     def __init__(
         self,
         encoder: nn.Module,
@@ -47,9 +56,7 @@ class VQVAE(L.LightningModule):
         super().__init__()
         check_positive("usage_window", usage_window)
         # the factories are rebuilt from the run's Hydra config; checkpoints hold plain values only
-        self.save_hyperparameters(
-            ignore=["encoder", "quantizer", "decoder", "optimizer", "scheduler"]
-        )
+        self.save_hyperparameters(ignore=list(self.module_arguments))
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.encoder = encoder
