@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
-from torchvision.utils import make_grid, save_image
+from torchvision.utils import make_grid
 
-
-def log_image(trainer: L.Trainer, name: str, image: torch.Tensor) -> None:
-    """Send a (3, h, w) image in [0, 1] to W&B and TensorBoard as ``val/<name>``, and save it as
-    ``<run dir>/<name>/epoch_XXX.png``."""
-    directory = Path(trainer.default_root_dir) / name
-    directory.mkdir(parents=True, exist_ok=True)
-    save_image(image, directory / f"epoch_{trainer.current_epoch:03d}.png")
-    for logger in trainer.loggers:
-        if isinstance(logger, WandbLogger):
-            logger.log_image(f"val/{name}", [image], step=trainer.global_step)
-        elif isinstance(logger, TensorBoardLogger):
-            logger.experiment.add_image(f"val/{name}", image, trainer.global_step)
+from vqlab.callbacks.image_logging import log_image
 
 
 class ReconstructionGrid(L.Callback):
@@ -65,4 +52,6 @@ class ReconstructionGrid(L.Callback):
         grid_values = torch.cat(rows).sub(low).div(high - low).clamp(0, 1).cpu()
         grid = make_grid(grid_values, nrow=len(self.images), pad_value=1.0)
         self.images = None
-        log_image(trainer, self.name, grid)
+        log_image(
+            trainer, f"val/{self.name}", grid, f"{self.name}/epoch_{trainer.current_epoch:03d}.png"
+        )

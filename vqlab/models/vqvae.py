@@ -26,6 +26,15 @@ class VQVAE(OptimizedModule):
     Batches are tuples whose first element is the input ``x``.
     """
 
+    # constructor arguments that are modules or factories, not hyperparameters; variants extend it
+    module_arguments: tuple[str, ...] = (
+        "encoder",
+        "quantizer",
+        "decoder",
+        "optimizer",
+        "scheduler",
+    )
+
     def __init__(
         self,
         encoder: nn.Module,
@@ -39,9 +48,7 @@ class VQVAE(OptimizedModule):
         super().__init__(optimizer, scheduler, scheduler_interval)
         check_positive("usage_window", usage_window)
         # the factories are rebuilt from the run's Hydra config; checkpoints hold plain values only
-        self.save_hyperparameters(
-            ignore=["encoder", "quantizer", "decoder", "optimizer", "scheduler"]
-        )
+        self.save_hyperparameters(ignore=list(self.module_arguments))
         self.encoder = encoder
         self.quantizer = quantizer
         self.decoder = decoder

@@ -5,7 +5,12 @@ torch + giotto-ph only (no Lightning). ``vietoris_rips_diagrams(points)`` is the
 """
 
 from vqlab.topology.figure import persistence_diagram_figure
-from vqlab.topology.pairing import Pairing, pairing_stability, vietoris_rips_diagrams
+from vqlab.topology.pairing import (
+    Pairing,
+    pairing_stability,
+    require_giotto_ph,
+    vietoris_rips_diagrams,
+)
 from vqlab.topology.reusable import ReusablePairing
 from vqlab.topology.signature import (
     HomologyLoss,
@@ -22,6 +27,7 @@ __all__ = [
     "pairing_stability",
     "persistence_diagram_figure",
     "persistent_entropy",
+    "require_giotto_ph",
     "soft_betti1",
     "vietoris_rips_diagrams",
 ]

@@ -22,8 +22,8 @@ work). The pairing itself is chosen from float64 distances cast to float32.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
-import gph
 import numpy as np
 import torch
 from scipy.spatial.distance import pdist, squareform
@@ -32,11 +32,30 @@ from torch import Tensor
 PairingArrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 """(h0_death, h1_birth, h1_death) edge arrays of shape (m, 2), int64: picklable, torch-free."""
 
+GIOTTO_MISSING = (
+    "HC-VQ needs giotto-ph (AGPL-3.0, an optional extra of MIT-licensed vqlab): "
+    "pip install 'vqlab[topology]'"
+)
+
+
+def require_giotto_ph() -> ModuleType:
+    """The ``gph`` module, or an ImportError that says how to install it (one line on the CLI).
+
+    giotto-ph is imported lazily so that ``vqlab.topology`` (and every model) imports without it.
+    """
+    try:
+        import gph
+    except ImportError as error:
+        raise ImportError(GIOTTO_MISSING) from error
+    return gph
+
 
 def pairing_arrays(points: np.ndarray) -> PairingArrays:
     """giotto-ph's H0/H1 pairing of ``points`` (n, d) as edge arrays; runs in worker processes."""
     distances = squareform(pdist(np.asarray(points, dtype=np.float64))).astype(np.float32)
-    result = gph.ripser_parallel(distances, metric="precomputed", maxdim=1, return_generators=True)
+    result = require_giotto_ph().ripser_parallel(
+        distances, metric="precomputed", maxdim=1, return_generators=True
+    )
     h0_gens, h1_gens = result["gens"][0], result["gens"][1][0]
     # Edges as (min, max) so that the same pair always has the same key (see pairing_stability).
     return (

@@ -78,7 +78,10 @@ class HomologyLoss(nn.Module):
         """``(b1, eps0)`` of the diagrams ``h0`` and ``h1`` (each (m, 2) rows (birth, death))."""
         return soft_betti1(h1, self.ell), mean_h0_death(h0)
 
+    def signature_loss(self, b1: Tensor, eps0: Tensor) -> Tensor:
+        """The loss of a signature already computed (callers that also log ``b1`` and ``eps0``)."""
+        return (b1 - self.b1_target).pow(2) + self.lambda_eps * (eps0 - self.eps0_target).pow(2)
+
     def forward(self, h0: Tensor, h1: Tensor) -> Tensor:
         """The loss, a scalar differentiable w.r.t. the diagrams."""
-        b1, eps0 = self.signature(h0, h1)
-        return (b1 - self.b1_target).pow(2) + self.lambda_eps * (eps0 - self.eps0_target).pow(2)
+        return self.signature_loss(*self.signature(h0, h1))

@@ -1,0 +1,64 @@
+"""``python -m vqlab.train model=hcvq`` from the command line: digits, CelebA, missing giotto-ph."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import compose_train_config, run_cli
+from hydra.utils import instantiate
+
+from vqlab.cli_errors import one_line_errors
+
+DIGITS = ["model=hcvq", "model.hcvq.asynchronous=false", "debug=default", "test=false"]
+
+
+def test_fast_dev_run_of_hcvq_on_digits_with_default_and_homology_callbacks(
+    tmp_path: Path,
+) -> None:
+    sweep = tmp_path / "sweep"
+    args = ["-m", *DIGITS, "callbacks=default,homology", f"hydra.sweep.dir={sweep}"]
+    result = run_cli(args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    diagrams = sorted(sweep.glob("*/persistence_diagrams/step_0000000.png"))
+    assert [path.parts[-3] for path in diagrams] == ["1"]  # only the callbacks=homology job
+
+
+def test_homology_callback_composes_onto_the_default_callbacks(tmp_path: Path) -> None:
+    config = compose_train_config([*DIGITS, "callbacks=homology"], tmp_path)
+    assert {"model_checkpoint", "finite_loss", "homology"} <= set(config.callbacks)
+    assert config.model.hcvq.homology.b1_target == 100.0
+
+
+def test_missing_giotto_ph_is_one_line_saying_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    config = compose_train_config(DIGITS, tmp_path)
+    monkeypatch.setitem(sys.modules, "gph", None)  # ``import gph`` now raises ImportError
+    with pytest.raises(SystemExit) as exit_info, one_line_errors():
+        instantiate(config.model)
+    assert exit_info.value.code == 1
+    stderr = capsys.readouterr().err.strip().splitlines()
+    assert len(stderr) == 1
+    assert stderr[0].startswith("vqlab: error: model.hcvq")
+    assert stderr[0].endswith("pip install 'vqlab[topology]'")
+
+
+def _has_celeba() -> bool:
+    data = importlib.import_module("vqlab.data")
+    return "CelebADataModule" in getattr(data, "__all__", ())
+
+
+@pytest.mark.skipif(not _has_celeba(), reason="vqlab.data has no CelebA datamodule yet")
+def test_fast_dev_run_of_hcvq_on_a_generated_celeba_copy(tmp_path: Path) -> None:
+    # wired after the data merge: write a tiny CelebA copy with tests/fake_datasets.py
+    fake_datasets = importlib.import_module("fake_datasets")
+    root = tmp_path / "celeba_root"
+    fake_datasets.write_celeba(root, counts=(4, 2, 2))
+    overrides = ["model=hcvq", "data=celeba", f"data.root={root}", "debug=default", "test=false"]
+    config = compose_train_config(overrides, tmp_path)
+    assert instantiate(config.model.hcvq).enabled
+    result = run_cli([*overrides, f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]

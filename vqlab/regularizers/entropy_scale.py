@@ -1,0 +1,124 @@
+"""HC-VQ's entropy scale ``s``: how far the latents' entropy is from the input's.
+
+Volkov, "Homology-constrained vector quantization entropy regularizer", 2022, arXiv:2211.14363:
+the homology loss is weighted by the entropy of the quantized latents per mini-batch against the
+entropy of the input. Its reference code (DESIGN.md, "HC-VQ", item 3) accumulates, on every
+training step t,
+
+    H_q(t), H_x(t)          (a step with H_q = 0 is not accumulated)
+
+and every ``period`` training steps sets, without gradient, and resets the accumulators:
+
+    s = | D_b - mean_t H_q(t) / mean_t H_x(t) |,     D_b = ``target_ratio`` (1.0)
+
+``s`` starts at 0, so the term is off for the first ``period - 1`` steps. Two definitions:
+
+- ``reference`` (the reference code's, for reproduction), with
+  ``H(v) = -sum_i p_i log(p_i + 1e-8)``, ``p = |v / sum v|``: H_q over the coordinate-sums of
+  the quantized vectors (one value per latent position), H_x over the input in [0, 1] summed
+  along its last axis (B x C x H values).
+- ``usage`` (what the paper's words and its Jukebox citation suggest): H_q = entropy of the batch's
+  code-usage histogram, H_x = entropy of the batch's 256-level pixel-intensity histogram (the
+  statistic of the image datamodules' ``input_entropy()``, here per batch).
+
+Inputs are vqlab images in [-1, 1] and are mapped to [0, 1] first (the reference reads [0, 1]).
+Deviation: a period in which every H_q was 0 keeps the previous ``s`` (the reference: 0 / 0).
+Deviation: ``usage`` measures H_x per batch, like the reference's H_x, not once per dataset, so the
+scale does not depend on how a datamodule exposes its statistics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from vqlab.errors import ConfigValueError, check_non_negative, check_positive
+from vqlab.functional import code_histogram, entropy
+
+DEFINITIONS = ("reference", "usage")
+NUM_INTENSITIES = 256
+REFERENCE_LOG_EPSILON = 1e-8
+
+
+def reference_entropy(values: Tensor) -> Tensor:
+    """The reference code's entropy of ``values`` summed along the last axis -> scalar.
+
+    ``s = values.sum(-1)`` (all leading positions), ``p = |s / sum s|``,
+    ``H = -sum p log(p + 1e-8)``.
+    """
+    sums = values.sum(-1).flatten()
+    p = (sums / sums.sum()).abs()
+    return -(p * torch.log(p + REFERENCE_LOG_EPSILON)).sum()
+
+
+def intensity_entropy(images: Tensor) -> Tensor:
+    """Entropy (nats) of the 256-level histogram of ``images`` in [0, 1] (all values) -> scalar."""
+    levels = (images * (NUM_INTENSITIES - 1)).round().clamp(0, NUM_INTENSITIES - 1).long()
+    counts = code_histogram(levels, NUM_INTENSITIES)
+    return entropy(counts / counts.sum())
+
+
+class EntropyScale(nn.Module):
+    """Accumulates ``H_q`` and ``H_x`` over training steps; recomputes ``s`` every ``period`` steps.
+
+    The accumulators and ``scale`` are buffers and the step counter is extra state, so all of it is
+    in the model's ``state_dict`` (and the Lightning checkpoint): a resumed run continues exactly.
+    """
+
+    entropy_q_sum: Tensor
+    entropy_x_sum: Tensor
+    accumulated: Tensor
+    scale: Tensor
+
+    def __init__(
+        self, definition: str = "reference", period: int = 200, target_ratio: float = 1.0
+    ) -> None:
+        super().__init__()
+        if definition not in DEFINITIONS:
+            raise ConfigValueError("entropy", f"one of {list(DEFINITIONS)}", definition)
+        check_positive("period", period)
+        check_non_negative("target_ratio", target_ratio)
+        self.definition = definition
+        self.period = int(period)
+        self.target_ratio = float(target_ratio)
+        self.steps = 0  # training steps seen; a Python int, so the schedule needs no host sync
+        self.register_buffer("entropy_q_sum", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("entropy_x_sum", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("accumulated", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("scale", torch.zeros(()))
+
+    def entropies(self, x: Tensor, z_q: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
+        """``(H_q, H_x)`` of one batch: x (b, ...) in [-1, 1], z_q (..., d), counts (K,)."""
+        x01 = (x.detach().float() + 1.0) / 2.0
+        if self.definition == "reference":
+            return reference_entropy(z_q.detach().float()), reference_entropy(x01)
+        return entropy(counts / counts.sum().clamp_min(1.0)), intensity_entropy(x01)
+
+    @torch.no_grad()
+    def update(self, x: Tensor, z_q: Tensor, counts: Tensor) -> Tensor:
+        """Accumulate one training step; every ``period``-th step recompute ``s``. Returns ``s``."""
+        entropy_q, entropy_x = self.entropies(x, z_q, counts)
+        keep = entropy_q != 0
+        self.entropy_q_sum += torch.where(keep, entropy_q, 0.0).double()
+        self.entropy_x_sum += torch.where(keep, entropy_x, 0.0).double()
+        self.accumulated += keep.double()
+        self.steps += 1
+        if self.steps % self.period == 0:
+            # mean(H_q) / mean(H_x) = sum(H_q) / sum(H_x): both sums run over the same steps
+            ratio = self.entropy_q_sum / self.entropy_x_sum.clamp_min(torch.finfo().tiny)
+            scale = (self.target_ratio - ratio).abs().to(self.scale)
+            self.scale.copy_(torch.where(self.accumulated > 0, scale, self.scale))
+            for accumulator in (self.entropy_q_sum, self.entropy_x_sum, self.accumulated):
+                accumulator.zero_()
+        return self.scale
+
+    def get_extra_state(self) -> dict[str, Any]:
+        return {"steps": self.steps}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        self.steps = int(state["steps"])
+
+    def extra_repr(self) -> str:
+        return f"definition={self.definition}, period={self.period}, D_b={self.target_ratio}"
