@@ -69,10 +69,14 @@ def test_a_run_never_writes_into_an_existing_run_directory(tmp_path: Path) -> No
     run_dir = tmp_path / "run"
     first = run_cli([*FAST, f"hydra.run.dir={run_dir}"], cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
-    before = {path: path.stat().st_mtime_ns for path in (run_dir / "checkpoints").iterdir()}
-    second = run_cli([*FAST, f"hydra.run.dir={run_dir}"], cwd=tmp_path)
-    assert_one_line_error(second, "already holds checkpoints", "hydra.run.dir")
-    assert {path: path.stat().st_mtime_ns for path in (run_dir / "checkpoints").iterdir()} == before
+    before = {path: path.read_bytes() for path in run_dir.rglob("*") if path.is_file()}
+    for directory in (f"hydra.run.dir={run_dir}", f"hydra.sweep.dir={run_dir}"):
+        second = run_cli(
+            [*FAST, directory] + (["-m"] if "sweep" in directory else []), cwd=tmp_path
+        )
+        assert_one_line_error(second, "already holds a run", directory)
+    after = {path: path.read_bytes() for path in run_dir.rglob("*") if path.is_file()}
+    assert after == before  # config, checkpoints and logs untouched
 
 
 def test_help_lists_the_config_groups(tmp_path: Path) -> None:

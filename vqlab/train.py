@@ -27,19 +27,27 @@ register_resolvers()
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
-def check_fresh_run_dir(output_dir: str) -> None:
-    """A new run never writes into a directory that already holds a run's checkpoints.
+def check_fresh_output_dir(arguments: list[str]) -> None:
+    """A new run never writes into an existing run or sweep directory.
 
-    DDP workers (``LOCAL_RANK`` > 0), which Lightning starts in the same directory, skip it.
+    Default directories are unique (time to the microsecond); this refuses an explicit
+    ``hydra.run.dir`` / ``hydra.sweep.dir`` that is not empty, before Hydra writes its config
+    there. DDP workers (``LOCAL_RANK`` > 0), which Lightning starts in the same directory, skip it.
     """
     if int(os.environ.get("LOCAL_RANK", "0")) > 0:
         return
-    checkpoints = Path(output_dir) / "checkpoints"
-    if checkpoints.is_dir() and any(checkpoints.iterdir()):
-        raise FileExistsError(
-            f"run directory {output_dir} already holds checkpoints: choose a new hydra.run.dir "
-            "(to resume, pass ckpt_path=<...>/last.ckpt and let the new run get its own directory)"
-        )
+    for argument in arguments:
+        key, _, value = argument.partition("=")
+        directory = Path(value)
+        if (
+            key in ("hydra.run.dir", "hydra.sweep.dir")
+            and directory.is_dir()
+            and any(directory.iterdir())
+        ):
+            raise FileExistsError(
+                f"{key}={value} already holds a run: choose a new directory (to resume, pass "
+                "ckpt_path=<run>/checkpoints/last.ckpt and let the new run get its own)"
+            )
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -73,16 +81,16 @@ def main(cfg: DictConfig) -> float | None:
     """Command-line entry point; see the module docstring."""
     Console().print(Syntax(OmegaConf.to_yaml(cfg, resolve=True), "yaml"))
     with one_line_errors():
-        check_fresh_run_dir(cfg.paths.output_dir)
         metrics = train(cfg)
     value = metrics.get(cfg.optimized_metric)
     return None if value is None else float(value)
 
 
 def cli() -> None:
-    """``python -m vqlab.train`` / ``vqlab-train``: check group options, then run Hydra."""
+    """``python -m vqlab.train`` / ``vqlab-train``: check the arguments, then run Hydra."""
     with one_line_errors():
         check_group_options(sys.argv[1:], CONFIG_DIR)
+        check_fresh_output_dir(sys.argv[1:])
     main()
 
 
