@@ -6,7 +6,9 @@ import hashlib
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import run_cli
+from fake_datasets import write_mnist
 from wandb_records import read_records
 
 FAST = [
@@ -114,7 +116,20 @@ def test_multirun_gives_each_job_its_own_directory_and_wandb_run(tmp_path: Path)
     assert len(run_ids) == 4
 
 
-def test_two_process_ddp_training_on_cpu(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("data", "steps_per_epoch"),
+    [
+        # 1437 training digits, DistributedSampler: ceil(1437 / 2) = 719 per rank, 12 batches of 64
+        (["data=digits"], 12),
+        # 180 generated MNIST images on the device-resident path: 90 per rank, 2 batches of 64
+        (["data=mnist", "data.in_memory=true"], 2),
+    ],
+    ids=["digits", "mnist-in-memory"],
+)
+def test_two_process_ddp_training_on_cpu_shards_the_data(
+    tmp_path: Path, data: list[str], steps_per_epoch: int
+) -> None:
+    write_mnist(tmp_path / "data", num_train=200, num_test=20)
     run_dir = tmp_path / "run"
     result = run_cli(
         [
@@ -122,8 +137,8 @@ def test_two_process_ddp_training_on_cpu(tmp_path: Path) -> None:
             "trainer.accelerator=cpu",
             "logger=csv",
             "trainer.max_epochs=1",
-            "trainer.limit_train_batches=4",
-            "trainer.limit_val_batches=2",
+            *data,
+            f"paths.data_dir={tmp_path / 'data'}",
             f"hydra.run.dir={run_dir}",
         ],
         cwd=tmp_path,
@@ -131,6 +146,7 @@ def test_two_process_ddp_training_on_cpu(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "MEMBER: 2/2" in result.stderr + result.stdout
-    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == steps_per_epoch  # each rank saw only its shard
     (metrics_file,) = run_dir.glob("csv/version_*/metrics.csv")
     assert "test/recon_mse" in metrics_file.read_text()
