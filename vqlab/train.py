@@ -30,7 +30,8 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
 def check_fresh_run_dir(output_dir: str) -> None:
     """A new run never writes into a directory that already holds a run's checkpoints.
 
-    DDP worker processes (``LOCAL_RANK`` > 0), which Lightning starts in the same directory, skip it.
+    DDP worker processes (``LOCAL_RANK`` > 0), which Lightning starts in the same directory,
+    skip it.
     """
     if int(os.environ.get("LOCAL_RANK", "0")) > 0:
         return
