@@ -101,9 +101,10 @@ class EntropyScale(nn.Module):
         """Accumulate one training step; every ``period``-th step recompute ``s``. Returns ``s``."""
         entropy_q, entropy_x = self.entropies(x, z_q, counts)
         keep = entropy_q != 0
-        self.entropy_q_sum += torch.where(keep, entropy_q, 0.0).double()
-        self.entropy_x_sum += torch.where(keep, entropy_x, 0.0).double()
-        self.accumulated += keep.double()
+        added_q, added_x = torch.where(keep, torch.stack([entropy_q, entropy_x]), 0.0).double()
+        self.entropy_q_sum.add_(added_q)
+        self.entropy_x_sum.add_(added_x)
+        self.accumulated.add_(keep)
         self.steps += 1
         if self.steps % self.period == 0:
             # mean(H_q) / mean(H_x) = sum(H_q) / sum(H_x): both sums run over the same steps
