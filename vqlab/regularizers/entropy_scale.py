@@ -90,7 +90,11 @@ class EntropyScale(nn.Module):
         self.register_buffer("scale", torch.zeros(()))
 
     def entropies(self, x: Tensor, z_q: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
-        """``(H_q, H_x)`` of one batch: x (b, ...) in [-1, 1], z_q (..., d), counts (K,)."""
+        """``(H_q, H_x)`` of one batch: x (b, ...) in [-1, 1], z_q (..., d), counts (K,).
+
+        ``reference`` reads z_q only through its coordinate sums ``z_q.sum(-1)``, so z_q may be
+        given already summed, as (..., 1).
+        """
         x01 = (x.detach().float() + 1.0) / 2.0
         if self.definition == "reference":
             return reference_entropy(z_q.detach().float()), reference_entropy(x01)
