@@ -90,7 +90,11 @@ class EntropyScale(nn.Module):
         self.register_buffer("scale", torch.zeros(()))
 
     def entropies(self, x: Tensor, z_q: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
-        """``(H_q, H_x)`` of one batch: x (b, ...) in [-1, 1], z_q (..., d), counts (K,)."""
+        """``(H_q, H_x)`` of one batch: x (b, ...) in [-1, 1], z_q (..., d), counts (K,).
+
+        ``reference`` reads z_q only through its coordinate sums ``z_q.sum(-1)``, so z_q may be
+        given already summed, as (..., 1).
+        """
         x01 = (x.detach().float() + 1.0) / 2.0
         if self.definition == "reference":
             return reference_entropy(z_q.detach().float()), reference_entropy(x01)
@@ -101,9 +105,10 @@ class EntropyScale(nn.Module):
         """Accumulate one training step; every ``period``-th step recompute ``s``. Returns ``s``."""
         entropy_q, entropy_x = self.entropies(x, z_q, counts)
         keep = entropy_q != 0
-        self.entropy_q_sum += torch.where(keep, entropy_q, 0.0).double()
-        self.entropy_x_sum += torch.where(keep, entropy_x, 0.0).double()
-        self.accumulated += keep.double()
+        added_q, added_x = torch.where(keep, torch.stack([entropy_q, entropy_x]), 0.0).double()
+        self.entropy_q_sum.add_(added_q)
+        self.entropy_x_sum.add_(added_x)
+        self.accumulated.add_(keep)
         self.steps += 1
         if self.steps % self.period == 0:
             # mean(H_q) / mean(H_x) = sum(H_q) / sum(H_x): both sums run over the same steps

@@ -92,8 +92,11 @@ class HCVQRegularizer(nn.Module):
         if not self.enabled:
             return codebook.new_zeros(())
         if self.training:
-            z_q = nn.functional.embedding(quantized.indices, codebook.detach())  # (..., d)
-            scale = self.entropy_scale.update(x, z_q, quantized.counts)
+            # H_q (reference) needs only each quantized vector's coordinate sum: gather the K row
+            # sums, (..., 1), instead of the (..., d) vectors (bit-identical sums, no big buffer).
+            row_sums = codebook.detach().sum(-1, keepdim=True)  # (K, 1)
+            z_q_sums = nn.functional.embedding(quantized.indices, row_sums)  # (..., 1)
+            scale = self.entropy_scale.update(x, z_q_sums, quantized.counts)
             h0, h1 = self.pairing.step(codebook)
         else:
             scale = self.entropy_scale.scale

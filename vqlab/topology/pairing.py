@@ -15,19 +15,22 @@ arXiv:1906.00722, Sec. 3; the HC-VQ reference does it through torch-topological)
 points), so a cloud of n points has at most, not exactly, n - 1 finite H0 bars.
 
 Deviation: the reference builds the full differentiable (n, n) distance matrix and gathers from it;
-here only the O(n) edges of the pairing are measured in torch (the same values, far less memory and
-work). The pairing itself is chosen from float64 distances cast to float32.
+here only the O(n) edges of the pairing are measured, in one :class:`EdgeLengths` call with a
+hand-written gradient (the same values, the same gradient up to float summation order, far less
+memory and work). The pairing itself is chosen from float64 distances cast to float32.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
 import torch
 from scipy.spatial.distance import pdist, squareform
 from torch import Tensor
+
+from vqlab.topology.edges import EdgeLengths
 
 PairingArrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 """(h0_death, h1_birth, h1_death) edge arrays of shape (m, 2), int64: picklable, torch-free."""
@@ -68,13 +71,9 @@ def pairing_arrays(points: np.ndarray) -> PairingArrays:
 def edge_lengths(points: Tensor, edges: Tensor) -> Tensor:
     """``||x_a - x_b||`` for every row ``[a, b]`` of ``edges`` (m, 2); points: (n, d) -> (m,).
 
-    The gradient of the norm at a zero-length edge (duplicate points) is set to 0 instead of NaN.
+    Differentiable w.r.t. ``points``; the gradient at a zero-length edge is 0, not NaN.
     """
-    difference = points[edges[:, 0]] - points[edges[:, 1]]  # (m, d)
-    squared = difference.pow(2).sum(-1)
-    positive = squared > 0
-    safe = torch.where(positive, squared, torch.ones_like(squared))
-    return torch.where(positive, safe.sqrt(), torch.zeros_like(squared))
+    return EdgeLengths.apply(points, edges[:, 0].contiguous(), edges[:, 1].contiguous())
 
 
 @dataclass
@@ -88,6 +87,9 @@ class Pairing:
     h0_death: Tensor
     h1_birth: Tensor
     h1_death: Tensor
+    _ends: dict[torch.device, tuple[Tensor, Tensor]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_arrays(cls, arrays: PairingArrays) -> Pairing:
@@ -102,18 +104,29 @@ class Pairing:
     def diagrams(self, points: Tensor) -> tuple[Tensor, Tensor]:
         """Evaluate the pairing on ``points`` (n, d): ``(h0, h1)``, each (m, 2) rows (birth, death).
 
-        One gather over all edges; differentiable w.r.t. ``points``. Half precision is upcast to
-        float32 (distances stay float32 under autocast); float64 stays float64.
+        One :class:`EdgeLengths` call over every bar end, whose lengths, viewed as (m, 2), *are*
+        the diagrams (see :meth:`edge_ends`); differentiable w.r.t. ``points``. Half precision is
+        upcast to float32 (distances stay float32 under autocast); float64 stays float64.
         """
         if points.dtype != torch.float64:
             points = points.float()
-        edges = torch.cat([self.h0_death, self.h1_birth, self.h1_death]).to(points.device)
-        lengths = edge_lengths(points, edges)
-        n0, n1 = self.h0_death.shape[0], self.h1_birth.shape[0]
-        h0_death, h1_birth, h1_death = lengths.split([n0, n1, n1])
-        h0 = torch.stack([torch.zeros_like(h0_death), h0_death], dim=-1)
-        h1 = torch.stack([h1_birth, h1_death], dim=-1)
-        return h0, h1
+        first, second = self.edge_ends(points.device)
+        diagrams = EdgeLengths.apply(points, first, second).view(-1, 2)
+        return diagrams.split([self.h0_death.shape[0], self.h1_birth.shape[0]])
+
+    def edge_ends(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        """Endpoints ``(first, second)``, each (2 (n0 + n1),), of the edge of every bar end.
+
+        In diagram order: H0 bar i is (length of the degenerate edge (a, a) = 0, length of
+        h0_death[i] = (a, b)), then H1 bar i is (h1_birth[i], h1_death[i]). Built once per device.
+        """
+        if device not in self._ends:
+            h0_birth = self.h0_death[:, :1].expand(-1, 2)  # (a, a): length exactly 0
+            h0 = torch.stack([h0_birth, self.h0_death], dim=1)  # (n0, 2 ends, 2 endpoints)
+            h1 = torch.stack([self.h1_birth, self.h1_death], dim=1)  # (n1, 2, 2)
+            edges = torch.cat([h0, h1]).reshape(-1, 2).to(device)
+            self._ends[device] = (edges[:, 0].contiguous(), edges[:, 1].contiguous())
+        return self._ends[device]
 
     def state_dict(self, prefix: str = "") -> dict[str, Tensor]:
         """The index tensors as a plain dict (checkpointable), keys prefixed by ``prefix``."""
@@ -133,17 +146,25 @@ class Pairing:
 def pairing_stability(old: Pairing, new: Pairing) -> float:
     """Fraction of pairs unchanged: ``|old & new| / max(|old|, |new|)`` (1.0 if both are empty).
 
-    A pair is an H0 death edge, or an H1 (birth edge, death edge) couple.
+    A pair is an H0 death edge, or an H1 (birth edge, death edge) couple. Vectorised: edge (a, b)
+    of n points has the key ``a n + b``, then an id (its rank among the distinct edges of both
+    pairings), an H1 couple the key ``id_birth * E + id_death`` (E = number of distinct edges, so
+    no int64 overflow), and the pairs of each dimension are compared as sets of integers.
     """
-    old_pairs, new_pairs = _pair_keys(old), _pair_keys(new)
-    largest = max(len(old_pairs), len(new_pairs))
-    return 1.0 if largest == 0 else len(old_pairs & new_pairs) / largest
-
-
-def _pair_keys(pairing: Pairing) -> set[tuple[int, ...]]:
-    h0 = {(0, *edge) for edge in pairing.h0_death.tolist()}
-    h1_edges = torch.cat([pairing.h1_birth, pairing.h1_death], dim=1).tolist()
-    return h0 | {(1, *edges) for edges in h1_edges}
+    groups = [edges.numpy() for pairing in (old, new) for edges in pairing.state_dict().values()]
+    stacked = np.concatenate(groups)  # (m, 2)
+    keys = stacked[:, 0] * (int(stacked.max(initial=0)) + 1) + stacked[:, 1]
+    distinct, ids = np.unique(keys, return_inverse=True)
+    sizes = np.cumsum([len(edges) for edges in groups])[:-1]
+    h0_old, birth_old, death_old, h0_new, birth_new, death_new = np.split(ids, sizes)
+    old_sets = (np.unique(h0_old), np.unique(birth_old * len(distinct) + death_old))
+    new_sets = (np.unique(h0_new), np.unique(birth_new * len(distinct) + death_new))
+    largest = max(sum(map(len, old_sets)), sum(map(len, new_sets)))
+    common = sum(
+        np.intersect1d(a, b, assume_unique=True).size
+        for a, b in zip(old_sets, new_sets, strict=True)
+    )
+    return 1.0 if largest == 0 else common / largest
 
 
 def vietoris_rips_diagrams(points: Tensor) -> tuple[Tensor, Tensor]:

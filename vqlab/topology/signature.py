@@ -30,8 +30,9 @@ def soft_betti1(h1: Tensor, ell: float = 1e-3) -> Tensor:
 
     Tends to the number of bars with positive persistence as ``ell -> 0``.
     """
-    persistence = h1[:, 1] - h1[:, 0]
-    return (1 - torch.exp(-0.5 * (persistence / ell).pow(2))).sum()
+    ratio = (h1[:, 1] - h1[:, 0]) / ell
+    # r * r rather than r.pow(2): the same bits (and gradient), fewer ops in autograd
+    return (1 - torch.exp(-0.5 * (ratio * ratio))).sum()
 
 
 def mean_h0_death(h0: Tensor) -> Tensor:
@@ -80,7 +81,8 @@ class HomologyLoss(nn.Module):
 
     def signature_loss(self, b1: Tensor, eps0: Tensor) -> Tensor:
         """The loss of a signature already computed (callers that also log ``b1`` and ``eps0``)."""
-        return (b1 - self.b1_target).pow(2) + self.lambda_eps * (eps0 - self.eps0_target).pow(2)
+        b1_error, eps0_error = b1 - self.b1_target, eps0 - self.eps0_target
+        return b1_error * b1_error + self.lambda_eps * (eps0_error * eps0_error)
 
     def forward(self, h0: Tensor, h1: Tensor) -> Tensor:
         """The loss, a scalar differentiable w.r.t. the diagrams."""
