@@ -29,6 +29,8 @@ class ConcreteAutoencoder(OptimizedModule):
     Batches are tuples whose first element is the input ``x``.
     """
 
+    module_arguments = (*OptimizedModule.module_arguments, "selector", "decoder")
+
     def __init__(
         self,
         selector: ConcreteSelector,
@@ -40,7 +42,7 @@ class ConcreteAutoencoder(OptimizedModule):
     ) -> None:
         super().__init__(optimizer, scheduler, scheduler_interval)
         check_non_negative("gjs_weight", gjs_weight)
-        self.save_hyperparameters(ignore=["selector", "decoder", "optimizer", "scheduler"])
+        self.save_hyperparameters(ignore=list(self.module_arguments))
         self.selector = selector
         self.decoder = decoder
 

@@ -22,6 +22,10 @@ class OptimizedModule(L.LightningModule):
     ``scheduler_interval`` is ``"epoch"`` or ``"step"``.
     """
 
+    # constructor arguments that are modules or factories, not hyperparameters: subclasses extend
+    # it and pass it to ``save_hyperparameters(ignore=...)``
+    module_arguments: tuple[str, ...] = ("optimizer", "scheduler")
+
     def __init__(
         self,
         optimizer: OptimizerFactory,

@@ -26,14 +26,7 @@ class VQVAE(OptimizedModule):
     Batches are tuples whose first element is the input ``x``.
     """
 
-    # constructor arguments that are modules or factories, not hyperparameters; variants extend it
-    module_arguments: tuple[str, ...] = (
-        "encoder",
-        "quantizer",
-        "decoder",
-        "optimizer",
-        "scheduler",
-    )
+    module_arguments = (*OptimizedModule.module_arguments, "encoder", "quantizer", "decoder")
 
     def __init__(
         self,
