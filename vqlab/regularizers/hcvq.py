@@ -8,7 +8,8 @@ Volkov, "Homology-constrained vector quantization entropy regularizer", 2022, ar
 with ``(b1, eps0)`` the homology signature of the codebook's Vietoris-Rips persistence diagrams
 (:class:`vqlab.topology.HomologyLoss`), ``s`` the entropy scale (:class:`EntropyScale`, no gradient)
 and ``weight`` a plain attribute, 1 unless the ``HomologyRegularization`` callback ramps it.
-The gradient reaches the codebook through the diagrams' edge lengths.
+The gradient reaches the codebook through the diagrams' edge lengths, loss and gradient in one
+autograd node (:class:`vqlab.topology.PairedHomologyLoss`, the chain rule by hand).
 
 Deviation (cost, DESIGN.md "Cost"): the reference recomputes the persistence pairing on every
 forward, validation included. Here a :class:`vqlab.topology.ReusablePairing` keeps the pairing,
