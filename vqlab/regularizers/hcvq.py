@@ -8,7 +8,8 @@ Volkov, "Homology-constrained vector quantization entropy regularizer", 2022, ar
 with ``(b1, eps0)`` the homology signature of the codebook's Vietoris-Rips persistence diagrams
 (:class:`vqlab.topology.HomologyLoss`), ``s`` the entropy scale (:class:`EntropyScale`, no gradient)
 and ``weight`` a plain attribute, 1 unless the ``HomologyRegularization`` callback ramps it.
-The gradient reaches the codebook through the diagrams' edge lengths.
+The gradient reaches the codebook through the diagrams' edge lengths, loss and gradient in one
+autograd node (:class:`vqlab.topology.PairedHomologyLoss`, the chain rule by hand).
 
 Deviation (cost, DESIGN.md "Cost"): the reference recomputes the persistence pairing on every
 forward, validation included. Here a :class:`vqlab.topology.ReusablePairing` keeps the pairing,
@@ -30,7 +31,7 @@ from torch import Tensor, nn
 from vqlab.errors import check_positive
 from vqlab.quantizers import QuantizerOutput
 from vqlab.regularizers.entropy_scale import EntropyScale
-from vqlab.topology import HomologyLoss, ReusablePairing, require_giotto_ph
+from vqlab.topology import HomologyLoss, ReusablePairing, paired_homology_loss, require_giotto_ph
 
 
 @dataclass
@@ -97,16 +98,15 @@ class HCVQRegularizer(nn.Module):
             row_sums = codebook.detach().sum(-1, keepdim=True)  # (K, 1)
             z_q_sums = nn.functional.embedding(quantized.indices, row_sums)  # (..., 1)
             scale = self.entropy_scale.update(x, z_q_sums, quantized.counts)
-            h0, h1 = self.pairing.step(codebook)
+            pairing = self.pairing.advance(codebook)
         else:
             scale = self.entropy_scale.scale
-            h0, h1 = self.pairing.diagrams(codebook)
-        b1, eps0 = self.homology.signature(h0, h1)
-        loss = self.homology.signature_loss(b1, eps0)
-        term = self.weight * scale * loss
+            pairing = self.pairing.current(codebook)
+        paired = paired_homology_loss(self.homology, pairing, codebook)
+        term = self.weight * scale * paired.loss
         if self.training:
-            detached = (t.detach() for t in (h0, h1, b1, eps0, scale, loss, term))
-            self.last = HCVQState(*detached)
+            diagrams = (paired.h0, paired.h1, paired.b1, paired.eps0)  # already detached
+            self.last = HCVQState(*diagrams, scale.detach(), paired.loss.detach(), term.detach())
         return term
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ torch + giotto-ph only (no Lightning). ``vietoris_rips_diagrams(points)`` is the
 """
 
 from vqlab.topology.figure import persistence_diagram_figure
+from vqlab.topology.paired_loss import PairedHomologyLoss, PairedLoss, paired_homology_loss
 from vqlab.topology.pairing import (
     Pairing,
     pairing_stability,
@@ -21,9 +22,12 @@ from vqlab.topology.signature import (
 
 __all__ = [
     "HomologyLoss",
+    "PairedHomologyLoss",
+    "PairedLoss",
     "Pairing",
     "ReusablePairing",
     "mean_h0_death",
+    "paired_homology_loss",
     "pairing_stability",
     "persistence_diagram_figure",
     "persistent_entropy",

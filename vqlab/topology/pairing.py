@@ -104,29 +104,30 @@ class Pairing:
     def diagrams(self, points: Tensor) -> tuple[Tensor, Tensor]:
         """Evaluate the pairing on ``points`` (n, d): ``(h0, h1)``, each (m, 2) rows (birth, death).
 
-        One :class:`EdgeLengths` call over every bar end, whose lengths, viewed as (m, 2), *are*
-        the diagrams (see :meth:`edge_ends`); differentiable w.r.t. ``points``. Half precision is
-        upcast to float32 (distances stay float32 under autocast); float64 stays float64.
+        One :class:`EdgeLengths` call over every bar end (see :meth:`edge_ends`), whose lengths are
+        viewed as the diagrams; differentiable w.r.t. ``points``. Half precision is upcast to
+        float32 (distances stay float32 under autocast); float64 stays float64.
         """
         if points.dtype != torch.float64:
             points = points.float()
-        first, second = self.edge_ends(points.device)
-        diagrams = EdgeLengths.apply(points, first, second).view(-1, 2)
-        return diagrams.split([self.h0_death.shape[0], self.h1_birth.shape[0]])
+        return self.split_lengths(EdgeLengths.apply(points, *self.edge_ends(points.device)))
 
     def edge_ends(self, device: torch.device) -> tuple[Tensor, Tensor]:
-        """Endpoints ``(first, second)``, each (2 (n0 + n1),), of the edge of every bar end.
+        """Endpoints ``(first, second)``, each (n0 + 2 n1,), of the edge of every finite bar end.
 
-        In diagram order: H0 bar i is (length of the degenerate edge (a, a) = 0, length of
-        h0_death[i] = (a, b)), then H1 bar i is (h1_birth[i], h1_death[i]). Built once per device.
+        Order: the H0 death edges ``h0_death``, then the H1 birth edges ``h1_birth``, then the H1
+        death edges ``h1_death`` (H0 births are 0, no edge). Built once per device.
         """
         if device not in self._ends:
-            h0_birth = self.h0_death[:, :1].expand(-1, 2)  # (a, a): length exactly 0
-            h0 = torch.stack([h0_birth, self.h0_death], dim=1)  # (n0, 2 ends, 2 endpoints)
-            h1 = torch.stack([self.h1_birth, self.h1_death], dim=1)  # (n1, 2, 2)
-            edges = torch.cat([h0, h1]).reshape(-1, 2).to(device)
+            edges = torch.cat([self.h0_death, self.h1_birth, self.h1_death]).to(device)
             self._ends[device] = (edges[:, 0].contiguous(), edges[:, 1].contiguous())
         return self._ends[device]
+
+    def split_lengths(self, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """The diagrams ``(h0, h1)`` from the lengths (n0 + 2 n1,) of :meth:`edge_ends`' edges."""
+        num_h1 = self.h1_birth.shape[0]
+        h0_death, h1 = lengths.split([self.h0_death.shape[0], 2 * num_h1])
+        return torch.stack([torch.zeros_like(h0_death), h0_death], 1), h1.view(2, num_h1).t()
 
     def state_dict(self, prefix: str = "") -> dict[str, Tensor]:
         """The index tensors as a plain dict (checkpointable), keys prefixed by ``prefix``."""

@@ -10,6 +10,7 @@ Usage in a training loop (or a Lightning hook)::
     pairing = ReusablePairing(pairing_every=10, asynchronous=True)
     h0, h1 = pairing.step(codebook)            # training step: may refresh, then evaluate
     h0, h1 = pairing.diagrams(codebook)        # validation: evaluate only, never refreshes
+    pairing.advance(codebook), pairing.current(codebook)  # the same, returning the Pairing
     pairing.stability                          # fraction of pairs kept at the last refresh
     state = pairing.state_dict()               # dict of tensors -> checkpoint
     pairing.load_state_dict(state)             # exact resume
@@ -78,19 +79,26 @@ class ReusablePairing:
 
     def step(self, points: Tensor) -> tuple[Tensor, Tensor]:
         """One training step: refresh the pairing if due, then evaluate it on ``points`` (n, d)."""
+        return self.advance(points).diagrams(points)
+
+    def diagrams(self, points: Tensor) -> tuple[Tensor, Tensor]:
+        """Evaluate the current pairing on ``points``; the step counter does not advance."""
+        return self.current(points).diagrams(points)
+
+    def advance(self, points: Tensor) -> Pairing:
+        """:meth:`step` without the evaluation: the pairing of this training step."""
         if self.steps % self.pairing_every == 0:
             self._refresh(points)
         self.steps += 1
-        return self.pairing.diagrams(points)
+        return self.pairing
 
-    def diagrams(self, points: Tensor) -> tuple[Tensor, Tensor]:
-        """Evaluate the current pairing on ``points``; the step counter does not advance.
+    def current(self, points: Tensor) -> Pairing:
+        """:meth:`diagrams` without the evaluation: the pairing to evaluate ``points`` with.
 
         Before any training step there is no pairing: one is computed but not kept, so evaluation
         never changes the training schedule.
         """
-        pairing = self.pairing if self.pairing is not None else Pairing.compute(points)
-        return pairing.diagrams(points)
+        return self.pairing if self.pairing is not None else Pairing.compute(points)
 
     def _refresh(self, points: Tensor) -> None:
         pending = self._take_pending()
