@@ -12,7 +12,6 @@ import torch.distributed as dist
 from torch import Tensor
 
 from vqlab.errors import ConfigValueError, check_positive
-from vqlab.functional import code_histogram
 from vqlab.quantizers.vector_quantizer import VectorQuantizer, squared_error
 
 
@@ -57,7 +56,7 @@ class EMAQuantizer(VectorQuantizer):
         return self.beta * squared_error(z_e, z_q.detach())
 
     @torch.no_grad()
-    def update(self, z_e: Tensor, indices: Tensor) -> None:
+    def update(self, z_e: Tensor, indices: Tensor, counts: Tensor) -> None:
         """One EMA step of counts, sums and codebook; all-reduced across ranks, no host sync."""
         flat = z_e.detach().reshape(-1, self.dim).float()
         flat_indices = indices.reshape(-1)
@@ -65,7 +64,6 @@ class EMAQuantizer(VectorQuantizer):
         # slower on CPU; the cat that joins counts and sums for one all-reduce is only K x (d + 1)
         sums = torch.zeros(self.codebook_size, self.dim, device=flat.device)
         sums.index_add_(0, flat_indices, flat)
-        counts = code_histogram(flat_indices, self.codebook_size)
         stats = torch.cat([counts.unsqueeze(1), sums], dim=1)  # (k, d + 1)
         if dist.is_available() and dist.is_initialized():
             dist.all_reduce(stats)

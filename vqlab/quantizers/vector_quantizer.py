@@ -51,17 +51,18 @@ class VectorQuantizer(nn.Module):
         indices = self.encode(z_e)
         z_q = self.decode(indices)
         loss = self.commitment_loss(z_e, z_q)
-        if self.training:
-            self.update(z_e, indices)
         counts = code_histogram(indices, self.codebook_size)
+        if self.training:
+            self.update(z_e, indices, counts)
         return QuantizerOutput(straight_through(z_e, z_q), indices, loss, counts)
 
     def commitment_loss(self, z_e: Tensor, z_q: Tensor) -> Tensor:
         """The quantizer's weighted loss terms; computed in float32."""
         raise NotImplementedError
 
-    def update(self, z_e: Tensor, indices: Tensor) -> None:
-        """Training-time codebook update outside autograd; none by default."""
+    def update(self, z_e: Tensor, indices: Tensor, counts: Tensor) -> None:
+        """Training-time codebook update outside autograd (``counts``: this batch's (K,)
+        histogram of ``indices``); none by default."""
 
     def extra_repr(self) -> str:
         return f"codebook_size={self.codebook_size}, dim={self.dim}, beta={self.beta}"
