@@ -18,6 +18,34 @@ def straight_through(z: Tensor, z_q: Tensor) -> Tensor:
     return z + (z_q - z).detach()
 
 
+def rotation_trick(z: Tensor, z_q: Tensor, eps: float = 1e-6) -> Tensor:
+    """Value of ``z_q``; gradient to ``z`` through a fixed rotation and rescaling of ``z`` onto ``z_q``.
+
+    Fifty et al., "Restructuring Vector Quantization with the Rotation Trick", 2024,
+    arXiv:2410.06424, Sec. 4.2: ``z~_q = sg[lambda R] z`` with ``lambda = |z_q| / |z|`` and
+    ``R = I - 2 r r^T + 2 q^ e^T``, ``e^ = z / |z|``, ``q^ = z_q / |z_q|``,
+    ``r = (e^ + q^) / |e^ + q^|``: the rotation taking ``e^`` to ``q^``. ``R z`` is applied as
+    ``z - 2 (z . r) r + 2 (z . e^) q^`` (no d x d matrix). The gradient reaching ``z`` is the
+    upstream one rotated back by ``R^T`` and scaled by ``lambda``; ``z_q`` gets none (``sg``).
+    ``eps`` guards zero vectors (then the result is ``z_q`` with the identity's gradient).
+
+    z, z_q: (..., d) -> (..., d).
+    """
+    with torch.no_grad():
+        z_norm = z.norm(dim=-1, keepdim=True)
+        q_norm = z_q.norm(dim=-1, keepdim=True)
+        e_hat = z / z_norm.clamp_min(eps)
+        q_hat = z_q / q_norm.clamp_min(eps)
+        r = e_hat + q_hat
+        r = r / r.norm(dim=-1, keepdim=True).clamp_min(eps)
+        scale = q_norm / z_norm.clamp_min(eps)
+    rotated = (
+        z - 2 * (z * r).sum(-1, keepdim=True) * r + 2 * (z * e_hat).sum(-1, keepdim=True) * q_hat
+    )
+    # the forward value is z_q up to rounding: replace it by z_q exactly, keep the gradient
+    return straight_through(scale * rotated, z_q.detach())
+
+
 def nearest_code(z: Tensor, codebook: Tensor, block_rows: int = 1 << 22) -> Tensor:
     """Index of the nearest codebook row for every row of ``z``.
 

@@ -74,5 +74,21 @@ class EMAQuantizer(VectorQuantizer):
         smoothed = (self.cluster_size + self.eps) / (total + self.codebook_size * self.eps) * total
         torch.div(self.embed_sum, smoothed.unsqueeze(1), out=self.codebook)
 
+    @torch.no_grad()
+    def replace_codes(self, indices: Tensor, vectors: Tensor, counts: Tensor | None = None) -> None:
+        """Set codes and their EMA statistics together, so the next EMA step keeps them.
+
+        ``N_i = counts`` (default: the mean of all ``N``, an average code) and ``m_i = N_i e_i``, so
+        ``m_i / N_i`` is the new code: writing only the codebook would be undone by the next
+        ``e = m / N~`` (the bug of EnCodec #61), and leaving ``N_i`` at a dead code's ~0 would let
+        the first assigned vector overwrite it.
+        """
+        super().replace_codes(indices, vectors, counts)
+        if counts is None:
+            counts = self.cluster_size.mean().expand(indices.shape[0])
+        counts = counts.to(self.cluster_size)
+        self.cluster_size.index_copy_(0, indices, counts)
+        self.embed_sum.index_copy_(0, indices, self.codebook[indices] * counts.unsqueeze(1))
+
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, decay={self.decay}, eps={self.eps}"

@@ -6,6 +6,7 @@ van den Oord et al., "Neural Discrete Representation Learning", 2017, arXiv:1711
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -19,6 +20,8 @@ class VectorQuantizer(nn.Module):
 
     Subclasses own the ``codebook`` tensor (K, d) and define ``commitment_loss`` and, optionally,
     ``update`` (called in training mode after the lookup, e.g. the EMA step).
+    ``replace_codes`` is the one public way to overwrite codes (k-means init, dead-code respawn,
+    growth): subclasses that keep more state per code (EMA statistics) extend it.
     """
 
     codebook: Tensor
@@ -55,6 +58,22 @@ class VectorQuantizer(nn.Module):
         if self.training:
             self.update(z_e, indices, counts)
         return QuantizerOutput(straight_through(z_e, z_q), indices, loss, counts)
+
+    @torch.no_grad()
+    def replace_codes(self, indices: Tensor, vectors: Tensor, counts: Tensor | None = None) -> None:
+        """Set codes ``e_indices = vectors`` and everything that would otherwise undo it.
+
+        indices: (m,) int64 distinct code indices; vectors: (m, d); counts: optional (m,) number of
+        vectors each new code stands for (used by codebooks that keep counts, e.g. EMA). A gradient
+        codebook's optimizer state of these rows is the caller's to reset
+        (``vqlab.optim_state.reset_rows``): a quantizer does not know its optimizer.
+        """
+        if vectors.shape != (indices.shape[0], self.dim):
+            raise ValueError(
+                f"replace_codes needs vectors of shape ({indices.shape[0]}, {self.dim}) for "
+                f"{indices.shape[0]} indices, got {tuple(vectors.shape)}"
+            )
+        self.codebook.index_copy_(0, indices, vectors.to(self.codebook))
 
     def commitment_loss(self, z_e: Tensor, z_q: Tensor) -> Tensor:
         """The quantizer's weighted loss terms; computed in float32."""
