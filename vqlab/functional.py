@@ -19,7 +19,7 @@ def straight_through(z: Tensor, z_q: Tensor) -> Tensor:
 
 
 def rotation_trick(z: Tensor, z_q: Tensor, eps: float = 1e-6) -> Tensor:
-    """Value of ``z_q``; gradient to ``z`` through a fixed rotation and rescaling of ``z`` onto ``z_q``.
+    """Value of ``z_q``; gradient to ``z`` through a fixed rotation and scaling of ``z`` onto it.
 
     Fifty et al., "Restructuring Vector Quantization with the Rotation Trick", 2024,
     arXiv:2410.06424, Sec. 4.2: ``z~_q = sg[lambda R] z`` with ``lambda = |z_q| / |z|`` and
