@@ -37,8 +37,17 @@ class OptimizedModule(L.LightningModule):
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
 
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """The optimizer's parameter groups: one group of every parameter by default.
+
+        Variants that train some parameters at their own learning rate (a codebook, assignment
+        logits) override this and return several ``{"params": [...], "lr": ...}`` groups; a group
+        without ``lr`` takes the optimizer's.
+        """
+        return [{"params": list(self.parameters())}]
+
     def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = self.optimizer_factory(self.parameters())
+        optimizer = self.optimizer_factory(self.parameter_groups())
         if self.scheduler_factory is None:
             return {"optimizer": optimizer}
         scheduler = self.scheduler_factory(optimizer)
