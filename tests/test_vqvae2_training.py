@@ -1,4 +1,5 @@
-"""VQ-VAE-2 training: exact resume with both levels' state, per-level metrics on the dashboard."""
+"""VQ-VAE-2 training: exact resume with both levels' state and the codebook callbacks', per-level
+metrics on the dashboard."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ SHORT = [
     "trainer.limit_train_batches=6",
     "trainer.limit_val_batches=1",
     "model.usage_window=5",  # the window of steps 6-10 is open across the resume
+    "callbacks=default",  # k-means init of both levels, and respawn events at steps 4, 8, 12
+    "callbacks.respawn.every_n_steps=4",
 ]
 
 
@@ -41,6 +44,9 @@ def test_vqvae2_resumes_exactly_with_both_codebooks_and_usage_windows(tmp_path: 
             assert f"{level}_quantizer.{buffer}" in expected["state_dict"]
         histogram = expected["state_dict"][f"train_usage.levels.{level}.histogram"]
         assert histogram.sum() > 0  # steps 11 and 12 of an open window, compared above
+    (respawn,) = [v for k, v in expected["callbacks"].items() if k.startswith("DeadCodeRespawn")]
+    assert respawn["last_event_step"] == 12  # respawn ran on both levels, before and after resume
+    assert set(respawn["windows"]) == {"top_quantizer", "bottom_quantizer"}
     for expected_state, got_state in zip(
         expected["optimizer_states"][0]["state"].values(),
         got["optimizer_states"][0]["state"].values(),
