@@ -1,7 +1,7 @@
 """The hierarchical VQ-VAE-2: a coarse top code and a fine bottom code conditioned on it.
 
 Razavi et al., "Generating Diverse High-Fidelity Images with VQ-VAE-2", 2019, arXiv:1906.00446,
-Sec. 3.1-3.2, Algorithm 1 (the nets are ``vqlab.nets.TwoLevelConvEncoder`` / ``...Decoder``)::
+Sec. 3.1, Algorithm 1 (the nets are ``vqlab.nets.TwoLevelConvEncoder`` / ``...Decoder``)::
 
     h_top = E_top(x),              e_top = Q_top(h_top)
     h_bottom = E_bottom(x, e_top), e_bottom = Q_bottom(h_bottom)
@@ -13,6 +13,10 @@ codebooks, beta = 0.25). Both are plain child modules, so callbacks that act on 
 ``VectorQuantizer`` of a model (k-means init, dead-code respawn) serve both levels. The top
 level's gradient reaches the top encoder twice: through the decoder and through the bottom
 encoder, which sees the decoded ``e_top`` (straight-through at both quantizers).
+
+Scope: this is the paper's stage 1 (Sec. 3.1, the two-level autoencoder). Its stage 2 (Sec. 3.2,
+autoregressive PixelCNN priors over the top and bottom codes, for sampling) is not built; the
+codes for such a prior come from ``encode``.
 """
 
 from __future__ import annotations
