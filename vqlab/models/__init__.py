@@ -2,6 +2,7 @@
 
 from vqlab.models.cae import ConcreteAutoencoder
 from vqlab.models.hcvq import HCVQ
+from vqlab.models.linear_vq import LinearVQ
 from vqlab.models.vqvae import VQVAE
 
-__all__ = ["HCVQ", "VQVAE", "ConcreteAutoencoder"]
+__all__ = ["HCVQ", "VQVAE", "ConcreteAutoencoder", "LinearVQ"]

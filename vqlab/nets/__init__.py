@@ -2,5 +2,13 @@
 
 from vqlab.nets.conv import ConvDecoder, ConvEncoder
 from vqlab.nets.mlp import MLPDecoder, MLPEncoder
+from vqlab.nets.stiefel import StiefelLinearEncoder, TiedLinearDecoder
 
-__all__ = ["ConvDecoder", "ConvEncoder", "MLPDecoder", "MLPEncoder"]
+__all__ = [
+    "ConvDecoder",
+    "ConvEncoder",
+    "MLPDecoder",
+    "MLPEncoder",
+    "StiefelLinearEncoder",
+    "TiedLinearDecoder",
+]
