@@ -27,12 +27,13 @@ the first ``init_samples`` training rows (in dataset order, ``training_rows``); 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
 from vqlab.clustering import kmeans_plus_plus, lloyd
 from vqlab.data.device_loader import DeviceBatchLoader
@@ -50,6 +51,15 @@ ESTIMATORS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     "rotation": rotation_trick,
     "displacement": displacement_projection,
 }
+
+
+class LinearVQOutput(NamedTuple):
+    """What ``LinearVQ`` returns for a batch ``x`` (b, ...); ``[0]`` is the reconstruction."""
+
+    x_hat: Tensor  # shape of x
+    z: Tensor  # (b, m) encoder output
+    q: Tensor  # (b, m) nearest codes, gradient to the codebook
+    indices: Tensor  # (b,) int64
 
 
 class LinearVQ(OptimizedModule):
@@ -113,8 +123,8 @@ class LinearVQ(OptimizedModule):
             {"params": [self.codebook], "lr": self.hparams.codebook_lr},
         ]
 
-    def forward(self, x: Tensor) -> dict[str, Tensor]:
-        """``x`` (b, ...) -> ``x_hat`` (shape of x), ``z``, ``q`` (b, m), ``indices`` (b,)."""
+    def forward(self, x: Tensor) -> LinearVQOutput:
+        """Reconstruction (through the method's estimator), latents, codes and their indices."""
         flat = x.flatten(1).to(self.encoder.weight.dtype)
         z = self.encoder(flat)
         with torch.no_grad():
@@ -122,12 +132,12 @@ class LinearVQ(OptimizedModule):
             indices = distances.argmin(-1)
         q = F.embedding(indices, self.codebook)
         x_hat = self.decoder(self.estimator(z, q))
-        return {"x_hat": x_hat.reshape(x.shape), "z": z, "q": q, "indices": indices}
+        return LinearVQOutput(x_hat.reshape(x.shape), z, q, indices)
 
-    def losses(self, x: Tensor, out: dict[str, Tensor]) -> dict[str, Tensor]:
+    def losses(self, x: Tensor, out: LinearVQOutput) -> dict[str, Tensor]:
         """Named terms of the loss (each a per-sample sum, batch mean); ``loss`` is the total."""
-        z, q = out["z"], out["q"]
-        recon = (x - out["x_hat"]).flatten(1).pow(2).sum(-1).mean()
+        z, q = out.z, out.q
+        recon = (x - out.x_hat).flatten(1).pow(2).sum(-1).mean()
         codebook = self.hparams.alpha * (z.detach() - q).pow(2).sum(-1).mean()
         commitment = self.hparams.beta * (z - q.detach()).pow(2).sum(-1).mean()
         return {
@@ -158,7 +168,12 @@ class LinearVQ(OptimizedModule):
 
     def on_train_start(self) -> None:
         if not bool(self.initialized):
-            self.initialize(training_rows(self.trainer.train_dataloader).to(self.device))
+            datamodule = self.trainer.datamodule
+            hook = (
+                datamodule.on_after_batch_transfer if datamodule else self.on_after_batch_transfer
+            )
+            rows = training_rows(self.trainer.train_dataloader, lambda batch: hook(batch, 0))
+            self.initialize(rows.to(self.device))
             # every rank initialises from its own shard: rank 0's result is everyone's
             for tensor in (self.encoder.weight, self.codebook):
                 tensor.data.copy_(self.trainer.strategy.broadcast(tensor.data, src=0))
@@ -170,6 +185,8 @@ class LinearVQ(OptimizedModule):
         x = batch[0]
         method = self.hparams.method
         optimizer = self.optimizers()
+        # a step costs ~1 ms here and a Lightning log call about as much: log when written
+        log_now = self.global_step % self.trainer.log_every_n_steps == 0
         with torch.set_grad_enabled(method not in ("pca_lloyd", "ste_manual")):
             out = self(x)
             terms = self.losses(x, out)
@@ -180,7 +197,7 @@ class LinearVQ(OptimizedModule):
                     x.flatten(1).to(self.codebook),
                     self.encoder.weight,
                     self.codebook,
-                    out["indices"],
+                    out.indices,
                     self.hparams.alpha,
                     self.hparams.beta,
                 )
@@ -191,10 +208,9 @@ class LinearVQ(OptimizedModule):
             self.encoder.project_gradient_()
             optimizer.step()
             self.encoder.retract_()
-        # a step costs ~1 ms here and a Lightning log call about as much: log when written
-        if self.global_step % self.trainer.log_every_n_steps == 0:
+        if log_now:
             self.log_terms(terms, "train", x.shape[0])
-        self.train_usage.update(code_histogram(out["indices"], self.hparams.codebook_size))
+        self.train_usage.update(code_histogram(out.indices, self.hparams.codebook_size))
         if (self.global_step + 1) % self.hparams.usage_window == 0:
             self.log_usage(self.train_usage, "codebook")
         return terms["loss"].detach()
@@ -204,7 +220,7 @@ class LinearVQ(OptimizedModule):
         out = self(x)
         terms = self.losses(x, out)
         self.log_terms(terms, stage, x.shape[0])
-        self.val_usage.update(code_histogram(out["indices"], self.hparams.codebook_size))
+        self.val_usage.update(code_histogram(out.indices, self.hparams.codebook_size))
         return terms["loss"]
 
     def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
@@ -244,15 +260,17 @@ class LinearVQ(OptimizedModule):
         usage.reset()
 
 
-def training_rows(loader: object) -> Tensor:
-    """The inputs of a training loader in dataset order (not the shuffled order it serves).
+def training_rows(loader: Iterable, transform: Callable[[Any], Any]) -> Tensor:
+    """The inputs of a training loader in dataset order, not the shuffled order it serves.
 
-    A ``DeviceBatchLoader`` or a ``DataLoader`` over a ``TensorDataset`` gives its first tensor
-    (the same on every rank: the sampler does the sharding); any other loader is iterated once
-    and gives its batches' inputs in the order served.
+    A ``DeviceBatchLoader`` or ``DataLoader`` is re-read with a sequential order (the same rows on
+    every rank: the sampler does the sharding); any other iterable is read once as served.
+    ``transform`` is applied to each batch first (the datamodule's ``on_after_batch_transfer``,
+    e.g. uint8 images scaled to [-1, 1]).
     """
     if isinstance(loader, DeviceBatchLoader):
-        return loader.tensors[0]
-    if isinstance(loader, DataLoader) and isinstance(loader.dataset, TensorDataset):
-        return loader.dataset.tensors[0]
-    return torch.cat([batch[0] for batch in loader])
+        count = len(loader.tensors[0])
+        loader = DeviceBatchLoader(loader.tensors, loader.batch_size, range(count))
+    elif isinstance(loader, DataLoader):
+        loader = DataLoader(loader.dataset, batch_size=loader.batch_size or 1)
+    return torch.cat([transform(batch)[0] for batch in loader])
