@@ -185,8 +185,9 @@ class LinearVQ(OptimizedModule):
         x = batch[0]
         method = self.hparams.method
         optimizer = self.optimizers()
-        # a step costs ~1 ms here and a Lightning log call about as much: log when written
-        log_now = self.global_step % self.trainer.log_every_n_steps == 0
+        # a step costs ~1 ms here and a Lightning log call about as much: log only on the steps
+        # whose logs the trainer writes (global_step is this step's index until the update)
+        log_now = (self.global_step + 1) % self.trainer.log_every_n_steps == 0
         with torch.set_grad_enabled(method not in ("pca_lloyd", "ste_manual")):
             out = self(x)
             terms = self.losses(x, out)
