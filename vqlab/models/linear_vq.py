@@ -186,8 +186,10 @@ class LinearVQ(OptimizedModule):
         method = self.hparams.method
         optimizer = self.optimizers()
         # a step costs ~1 ms here and a Lightning log call about as much: log only on the steps
-        # whose logs the trainer writes (global_step is this step's index until the update)
-        log_now = (self.global_step + 1) % self.trainer.log_every_n_steps == 0
+        # whose logs the trainer writes (global_step is this step's index until the update), and
+        # on the first, so that a one-step run (fast_dev_run) has its training metrics
+        step = self.global_step
+        log_now = step == 0 or (step + 1) % self.trainer.log_every_n_steps == 0
         with torch.set_grad_enabled(method not in ("pca_lloyd", "ste_manual")):
             out = self(x)
             terms = self.losses(x, out)
