@@ -35,12 +35,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from vqlab.clustering import kmeans_plus_plus, lloyd
 from vqlab.data.device_loader import DeviceBatchLoader
 from vqlab.errors import ConfigValueError, check_non_negative, check_positive
 from vqlab.functional import code_histogram, rotation_trick, straight_through
+from vqlab.kmeans import lloyd
 from vqlab.metrics import CodeUsage
 from vqlab.models.linear_vq_gradients import displacement_projection, straight_through_gradients
+from vqlab.models.linear_vq_init import numpy_kmeans_plus_plus
 from vqlab.models.optimized import OptimizedModule, OptimizerFactory
 from vqlab.nets.stiefel import StiefelLinearEncoder, TiedLinearDecoder, principal_directions
 
@@ -162,8 +163,8 @@ class LinearVQ(OptimizedModule):
         else:
             rows, iterations = x[: self.hparams.init_samples], self.hparams.init_lloyd_iterations
         z = rows @ self.encoder.weight.double()
-        centres = kmeans_plus_plus(z, self.hparams.codebook_size, self.hparams.seed)
-        self.codebook.copy_(lloyd(z, centres, iterations))
+        centres = numpy_kmeans_plus_plus(z, self.hparams.codebook_size, self.hparams.seed)
+        self.codebook.copy_(lloyd(z.float(), centres.float(), iterations)[0])
         self.initialized.fill_(True)
 
     def on_train_start(self) -> None:
