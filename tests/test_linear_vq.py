@@ -157,3 +157,34 @@ def test_study_data_is_drawn_in_sequence_from_one_seed() -> None:
     _, longer_train, _ = planted_subspace_data(8, 2, 4.0, 0.25, 15, 5, seed=42)
     # one stream: the basis, then the training rows, then the evaluation rows right after them
     torch.testing.assert_close(longer_train, torch.cat([train, evaluation]))
+
+
+def test_resuming_keeps_the_trained_weights_instead_of_redoing_the_kmeans_start(tmp_path) -> None:
+    def trainer(**kwargs) -> L.Trainer:
+        return L.Trainer(
+            max_steps=8,
+            max_epochs=-1,
+            accelerator="cpu",
+            logger=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            limit_val_batches=0,
+            num_sanity_val_steps=0,
+            **kwargs,
+        )
+
+    def model_and_data() -> tuple[LinearVQ, GaussianSubspaceDataModule]:
+        data = GaussianSubspaceDataModule(DIM, RANK, num_train=512, num_eval=64, batch_size=64)
+        encoder = StiefelLinearEncoder(DIM, LATENT)
+        return LinearVQ(encoder, torch.optim.SGD, "ste", CODES, init_samples=256), data
+
+    trained, data = model_and_data()
+    checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, save_last=True)
+    trainer(callbacks=[checkpoint]).fit(trained, datamodule=data)
+    resumed, data = model_and_data()
+    trainer(enable_checkpointing=False).fit(
+        resumed, datamodule=data, ckpt_path=checkpoint.last_model_path
+    )
+    assert bool(resumed.initialized)
+    torch.testing.assert_close(resumed.encoder.weight, trained.encoder.weight)
+    torch.testing.assert_close(resumed.codebook, trained.codebook)
