@@ -22,6 +22,14 @@ arXiv:1711.00937, Eq. 3, ``alpha`` weighting the codebook term):
 Every gradient method starts from PCA and k-means++ with ``init_lloyd_iterations`` Lloyd steps on
 the first ``init_samples`` training rows (in dataset order, ``training_rows``); ``pca_lloyd`` runs
 ``lloyd_iterations`` on every row (the study: 20 on 8000 rows, and 30 on all for the baseline).
+The study is the linear VQ-VAE comparison in the public repository nikitus20/vqvae.
+
+Deviation: the study's autograd runs take a Euclidean SGD step on ``W`` before the retraction;
+here every method steps along the tangent projection (the same to first order in the step).
+Deviation: the study's manual run is a different update from its autograd one (a per-code
+codebook step ``2 alpha (e_j - mean of its batch rows)``, and half of the gradient's component
+normal to span W); ``ste_manual`` is the exact gradient, so that it can be tested against
+autograd. ``experiments/linear_vq.py`` re-derives the study's update and measures the difference.
 """
 
 from __future__ import annotations
