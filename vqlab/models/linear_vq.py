@@ -45,7 +45,7 @@ from torch.utils.data import DataLoader
 
 from vqlab.data.device_loader import DeviceBatchLoader
 from vqlab.errors import ConfigValueError, check_non_negative, check_positive
-from vqlab.functional import code_histogram, rotation_trick, straight_through
+from vqlab.functional import code_histogram, nearest_code, rotation_trick, straight_through
 from vqlab.kmeans import lloyd
 from vqlab.metrics import CodeUsage
 from vqlab.models.linear_vq_gradients import displacement_projection, straight_through_gradients
@@ -136,9 +136,7 @@ class LinearVQ(OptimizedModule):
         """Reconstruction (through the method's estimator), latents, codes and their indices."""
         flat = x.flatten(1).to(self.encoder.weight.dtype)
         z = self.encoder(flat)
-        with torch.no_grad():
-            distances = self.codebook.pow(2).sum(-1) - 2 * z @ self.codebook.t()
-            indices = distances.argmin(-1)
+        indices = nearest_code(z, self.codebook)  # float32 also under autocast, no graph
         q = F.embedding(indices, self.codebook)
         x_hat = self.decoder(self.estimator(z, q))
         return LinearVQOutput(x_hat.reshape(x.shape), z, q, indices)

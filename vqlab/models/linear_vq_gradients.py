@@ -40,6 +40,13 @@ def straight_through_gradients(
 
     x: (B, D), w: (D, m), codebook: (K, m), indices: (B,) -> ((D, m), (K, m)).
     """
+    with torch.autocast(x.device.type, enabled=False):  # the dtype of w, also under autocast
+        return _straight_through_gradients(x.to(w.dtype), w, codebook, indices, alpha, beta)
+
+
+def _straight_through_gradients(
+    x: Tensor, w: Tensor, codebook: Tensor, indices: Tensor, alpha: float, beta: float
+) -> tuple[Tensor, Tensor]:
     batch = x.shape[0]
     z = x @ w  # (B, m)
     q = codebook[indices]  # (B, m)
