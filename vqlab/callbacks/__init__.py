@@ -2,12 +2,14 @@
 
 from vqlab.callbacks.convergence import StopOnConvergence
 from vqlab.callbacks.finite_loss import FiniteLossGuard
+from vqlab.callbacks.growth import CodebookGrowth
 from vqlab.callbacks.homology import HomologyRegularization
 from vqlab.callbacks.recon_images import ReconstructionGrid
 from vqlab.callbacks.selection_images import SelectedPixelsGrid
 from vqlab.callbacks.temperature import TemperatureAnnealing
 
 __all__ = [
+    "CodebookGrowth",
     "FiniteLossGuard",
     "HomologyRegularization",
     "ReconstructionGrid",
