@@ -54,10 +54,10 @@ class CodebookGrowth(L.Callback):
                 "callbacks.growth", "used with a GrowingQuantizer (model/quantizer=growth)", None
             )
         for quantizer in quantizers:
-            if self.sizes[-1] > quantizer.codebook_size or self.sizes[0] <= quantizer.live_codes:
+            if self.sizes[-1] > quantizer.codebook_size or self.sizes[0] <= quantizer.initial_size:
                 raise ConfigValueError(
                     "sizes",
-                    f"in ({quantizer.live_codes}, {quantizer.codebook_size}] (initial_size, "
+                    f"in ({quantizer.initial_size}, {quantizer.codebook_size}] (initial_size, "
                     "codebook_size)",
                     self.sizes,
                 )

@@ -40,6 +40,7 @@ class GrowingQuantizer(CompositeQuantizer):
             raise ConfigValueError(
                 "initial_size", f"<= the child's codebook_size {self.codebook_size}", initial_size
             )
+        self.initial_size = int(initial_size)
         self.live_codes = int(initial_size)
 
     def forward(self, z_e: Tensor) -> QuantizerOutput:
