@@ -63,7 +63,8 @@ class ResidualQuantizer(CompositeQuantizer):
 
     def decode(self, indices: Tensor) -> Tensor:
         """``sum_i e^(i)_{k_i}`` over the first ``n = indices.shape[-1]`` stages. -> (..., d)."""
-        return sum(stage.decode(indices[..., i]) for i, stage in enumerate(self.quantizers))
+        stages = zip(self.quantizers, indices.unbind(-1), strict=False)  # the first n stages
+        return sum(stage.decode(stage_indices) for stage, stage_indices in stages)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, num_stages={self.num_stages}"
