@@ -13,7 +13,6 @@ import math
 
 import torch
 import torch.distributed as dist
-import torch.distributed.nn.functional as dist_functional
 from torch import Tensor
 
 from vqlab.errors import ConfigValueError, check_non_negative, check_positive
@@ -22,6 +21,27 @@ from vqlab.quantizers.composite import CompositeQuantizer, QuantizerFactory
 from vqlab.quantizers.output import QuantizerOutput
 
 TARGETS = ("kl_uniform", "neg_entropy")
+
+
+class SumOverRanks(torch.autograd.Function):
+    """``sum_r x_r`` on every rank; backward: the upstream gradients summed over ranks.
+
+    Every rank computes the same loss from the sum, so the gradient of the global loss with
+    respect to rank r's ``x_r`` is the sum of the ranks' upstream gradients; DDP's averaging of
+    parameter gradients then yields the gradient of the one global loss.
+    """
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: Tensor) -> Tensor:
+        total = x.clone()
+        dist.all_reduce(total)
+        return total
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> Tensor:
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
 
 
 def soft_assignment_entropy_loss(z_e: Tensor, codebook: Tensor, tau: float, target: str) -> Tensor:
@@ -40,7 +60,7 @@ def soft_assignment_entropy_loss(z_e: Tensor, codebook: Tensor, tau: float, targ
     total = torch.softmax(-distances / tau, dim=-1).sum(0)  # (k,)
     count = torch.full((1,), float(flat.shape[0]), device=flat.device)
     if dist.is_available() and dist.is_initialized():
-        total = dist_functional.all_reduce(total)
+        total = SumOverRanks.apply(total)
         dist.all_reduce(count)
     q = total / count
     negative_entropy = -entropy(q)
