@@ -15,7 +15,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from vqlab.errors import ConfigValueError, check_non_negative
+from vqlab.errors import ConfigCombinationError, ConfigValueError, check_non_negative
 from vqlab.optim_state import reset_rows
 from vqlab.quantizers import GrowingQuantizer
 
@@ -50,8 +50,9 @@ class CodebookGrowth(L.Callback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         quantizers = self.quantizers(pl_module)
         if not quantizers:
-            raise ConfigValueError(
-                "callbacks.growth", "used with a GrowingQuantizer (model/quantizer=growth)", None
+            raise ConfigCombinationError(
+                "callbacks.growth needs a model with a GrowingQuantizer: choose "
+                "model/quantizer=growth or drop the callback"
             )
         for quantizer in quantizers:
             if self.sizes[-1] > quantizer.codebook_size or self.sizes[0] <= quantizer.initial_size:
