@@ -103,6 +103,7 @@ def report(records: list[dict], figure: Path) -> None:
                 [r["test/usage"] for r in rows],
                 label=lever,
                 marker=marker,
+                color=plt.get_cmap("tab20")(number),
             )
     ax.set_xlabel("test reconstruction MSE")
     ax.set_ylabel("test code usage (fraction of 512)")
