@@ -18,7 +18,10 @@ from vqlab.quantizers import (
     ResidualQuantizer,
     STEQuantizer,
 )
-from vqlab.quantizers.entropy_regularized import soft_assignment_entropy_loss
+from vqlab.quantizers.entropy_regularized import (
+    BlockedSoftAssignment,
+    soft_assignment_entropy_loss,
+)
 
 
 def test_grouped_indices_equal_per_group_brute_force() -> None:
@@ -107,3 +110,20 @@ def test_entropy_regularizer_adds_its_weighted_term_and_reports_it() -> None:
     assert plain_codebook is quantizer.quantizers[0].codebook
     torch.testing.assert_close(out.loss, plain.loss + term)
     torch.testing.assert_close(out.terms["entropy_loss"], term.detach())
+
+
+def test_blocked_soft_assignment_and_its_gradient_equal_the_dense_softmax(monkeypatch) -> None:
+    monkeypatch.setattr(BlockedSoftAssignment, "block_rows", 7 * 40)  # 8 blocks of 40 rows
+    torch.manual_seed(0)
+    z = torch.randn(300, 5, dtype=torch.float64, requires_grad=True)
+    codebook = torch.randn(7, 5, dtype=torch.float64, requires_grad=True)
+    upstream = torch.randn(7, dtype=torch.float64)
+    blocked = BlockedSoftAssignment.apply(z, codebook, 0.7)
+    dense = torch.softmax(-torch.cdist(z, codebook).pow(2) / 0.7, dim=-1).sum(0)
+    torch.testing.assert_close(blocked, dense)
+    for got, expected in zip(
+        torch.autograd.grad(blocked, (z, codebook), upstream),
+        torch.autograd.grad(dense, (z, codebook), upstream),
+        strict=True,
+    ):
+        torch.testing.assert_close(got, expected)
