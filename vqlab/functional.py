@@ -44,15 +44,14 @@ class RotationTrick(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, z: Tensor, z_q: Tensor, eps: float) -> Tensor:
         z_q = z_q.detach()
-        z_norm = z.norm(dim=-1, keepdim=True).clamp_min(eps)
-        q_norm = z_q.norm(dim=-1, keepdim=True).clamp_min(eps)
-        # |e^ + q^|^2 = |e^|^2 + |q^|^2 + 2 e^ . q^, from three row reductions
+        # three row reductions: |z|^2, |z_q|^2, z . z_q; the rest is per-row arithmetic
+        z_sq = z.pow(2).sum(-1, keepdim=True)
+        q_sq = z_q.pow(2).sum(-1, keepdim=True)
         cross = (z * z_q).sum(-1, keepdim=True)
-        r_norm_sq = (
-            z.pow(2).sum(-1, keepdim=True) / z_norm.pow(2)
-            + z_q.pow(2).sum(-1, keepdim=True) / q_norm.pow(2)
-            + 2 * cross / (z_norm * q_norm)
-        )
+        z_norm = z_sq.sqrt().clamp_min(eps)
+        q_norm = q_sq.sqrt().clamp_min(eps)
+        # |e^ + q^|^2 = |e^|^2 + |q^|^2 + 2 e^ . q^
+        r_norm_sq = z_sq / z_norm.pow(2) + q_sq / q_norm.pow(2) + 2 * cross / (z_norm * q_norm)
         r_norm = r_norm_sq.clamp_min(0).sqrt().clamp_min(eps)
         ctx.save_for_backward(z, z_q, z_norm, q_norm, r_norm)
         return z_q.clone()
@@ -67,7 +66,7 @@ class RotationTrick(torch.autograd.Function):
         # lambda (g - 2 (g.r) (e^ + q^) / |e^ + q^| + 2 (g.q^) e^) = lambda g + a z + b z_q
         a = scale * (2 * grad_dot_q - 2 * grad_dot_r / r_norm) / z_norm
         b = -scale * 2 * grad_dot_r / (r_norm * q_norm)
-        return grad * scale + a * z + b * z_q, None, None
+        return (grad * scale).addcmul_(a, z).addcmul_(b, z_q), None, None
 
 
 def nearest_code(z: Tensor, codebook: Tensor, block_rows: int = 1 << 22) -> Tensor:
