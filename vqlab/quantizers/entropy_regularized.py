@@ -68,10 +68,13 @@ class BlockedSoftAssignment(torch.autograd.Function):
             p = BlockedSoftAssignment.scores(block, codebook, codebook_sq, tau).softmax(-1)
             a = p.mul_(grad - (p @ grad).unsqueeze(1))  # (rows, k), in place of p
             torch.mm(a, codebook, out=grad_z[start : start + step])
-            grad_codebook.addmm_(a.t(), block)
-            weight_total += a.sum(0)
-        grad_codebook.sub_(weight_total.unsqueeze(1) * codebook)
+            if ctx.needs_input_grad[1]:  # not for an EMA codebook (a buffer)
+                grad_codebook.addmm_(a.t(), block)
+                weight_total += a.sum(0)
         scale = 2.0 / tau
+        if not ctx.needs_input_grad[1]:
+            return grad_z.mul_(scale), None, None
+        grad_codebook.sub_(weight_total.unsqueeze(1) * codebook)
         return grad_z.mul_(scale), grad_codebook.mul_(scale), None
 
 
