@@ -112,13 +112,12 @@ def test_entropy_regularizer_adds_its_weighted_term_and_reports_it() -> None:
     torch.testing.assert_close(out.terms["entropy_loss"], term.detach())
 
 
-def test_blocked_soft_assignment_and_its_gradient_equal_the_dense_softmax(monkeypatch) -> None:
-    monkeypatch.setattr(BlockedSoftAssignment, "block_rows", 7 * 40)  # 8 blocks of 40 rows
+def test_blocked_soft_assignment_and_its_gradient_equal_the_dense_softmax() -> None:
     torch.manual_seed(0)
     z = torch.randn(300, 5, dtype=torch.float64, requires_grad=True)
     codebook = torch.randn(7, 5, dtype=torch.float64, requires_grad=True)
     upstream = torch.randn(7, dtype=torch.float64)
-    blocked = BlockedSoftAssignment.apply(z, codebook, 0.7)
+    blocked = BlockedSoftAssignment.apply(z, codebook, 0.7, 7 * 40)  # 8 blocks
     dense = torch.softmax(-torch.cdist(z, codebook).pow(2) / 0.7, dim=-1).sum(0)
     torch.testing.assert_close(blocked, dense)
     for got, expected in zip(

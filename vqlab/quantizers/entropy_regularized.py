@@ -24,58 +24,60 @@ from vqlab.quantizers.output import QuantizerOutput
 TARGETS = ("kl_uniform", "neg_entropy")
 
 
+# rows x codes per block of the soft assignment, as in the nearest-code search
+SOFT_ASSIGNMENT_BLOCK = 1 << 22
+
+
+def soft_assignment_scores(z: Tensor, codebook: Tensor, codebook_sq: Tensor, tau: float) -> Tensor:
+    """``(2 z . e_j - |e_j|^2) / tau``: ``-||z - e_j||^2 / tau`` up to a per-row constant."""
+    return torch.addmm(codebook_sq, z, codebook.t(), beta=-1.0, alpha=2.0).div_(tau)  # (n, k)
+
+
 class BlockedSoftAssignment(torch.autograd.Function):
     """``sum_n softmax_j(-||z_n - e_j||^2 / tau)`` (K,), in blocks of rows: no (N, K) tensor.
 
     ``-||z - e_j||^2 / tau = (2 z . e_j - |e_j|^2) / tau + const(z)``, and the softmax ignores
     the constant. Backward, with ``g = dL/dq`` and ``p_n`` recomputed block by block:
     ``a_n = p_n * (g - p_n . g)`` (dL/ds_n), ``dL/dz_n = (2 / tau) a_n E``,
-    ``dL/dE = (2 / tau) (a^T Z - diag(sum_n a_n) E)``. Blocks hold ``block_rows`` scores at most,
-    as the nearest-code search does, so memory stays O(block_rows + K d) for any N.
+    ``dL/dE = (2 / tau) (a^T Z - diag(sum_n a_n) E)``. Blocks hold ``block`` scores at most,
+    as the nearest-code search does, so memory stays O(block + K d) for any N.
+    ``apply(z (n, d), codebook (k, d), tau, block)``.
     """
 
-    block_rows = 1 << 22
-
     @staticmethod
-    def scores(z: Tensor, codebook: Tensor, codebook_sq: Tensor, tau: float) -> Tensor:
-        return torch.addmm(codebook_sq, z, codebook.t(), beta=-1.0, alpha=2.0).div_(tau)
-
-    @staticmethod
-    def forward(ctx: Any, z: Tensor, codebook: Tensor, tau: float) -> Tensor:
+    def forward(ctx: Any, z: Tensor, codebook: Tensor, tau: float, block: int) -> Tensor:
         ctx.save_for_backward(z, codebook)
-        ctx.tau = tau
+        ctx.tau, ctx.block = tau, block
         codebook_sq = codebook.pow(2).sum(-1)  # (k,)
-        step = max(1, BlockedSoftAssignment.block_rows // codebook.shape[0])
+        step = max(1, block // codebook.shape[0])
         total = z.new_zeros(codebook.shape[0])
         for start in range(0, z.shape[0], step):
-            scores = BlockedSoftAssignment.scores(
-                z[start : start + step], codebook, codebook_sq, tau
-            )
+            scores = soft_assignment_scores(z[start : start + step], codebook, codebook_sq, tau)
             total += scores.softmax(-1).sum(0)
         return total
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
         z, codebook = ctx.saved_tensors
-        tau = ctx.tau
+        tau, needs_codebook = ctx.tau, ctx.needs_input_grad[1]  # False for an EMA buffer
         codebook_sq = codebook.pow(2).sum(-1)
-        step = max(1, BlockedSoftAssignment.block_rows // codebook.shape[0])
+        step = max(1, ctx.block // codebook.shape[0])
         grad_z = torch.empty_like(z)
         grad_codebook = torch.zeros_like(codebook)
         weight_total = z.new_zeros(codebook.shape[0])
         for start in range(0, z.shape[0], step):
             block = z[start : start + step]
-            p = BlockedSoftAssignment.scores(block, codebook, codebook_sq, tau).softmax(-1)
+            p = soft_assignment_scores(block, codebook, codebook_sq, tau).softmax(-1)
             a = p.mul_(grad - (p @ grad).unsqueeze(1))  # (rows, k), in place of p
             torch.mm(a, codebook, out=grad_z[start : start + step])
-            if ctx.needs_input_grad[1]:  # not for an EMA codebook (a buffer)
+            if needs_codebook:
                 grad_codebook.addmm_(a.t(), block)
                 weight_total += a.sum(0)
         scale = 2.0 / tau
-        if not ctx.needs_input_grad[1]:
-            return grad_z.mul_(scale), None, None
+        if not needs_codebook:
+            return grad_z.mul_(scale), None, None, None
         grad_codebook.sub_(weight_total.unsqueeze(1) * codebook)
-        return grad_z.mul_(scale), grad_codebook.mul_(scale), None
+        return grad_z.mul_(scale), grad_codebook.mul_(scale), None, None
 
 
 class SumOverRanks(torch.autograd.Function):
@@ -108,7 +110,7 @@ def soft_assignment_entropy_loss(z_e: Tensor, codebook: Tensor, tau: float, targ
     global loss. z_e: (n, d), codebook: (k, d) -> scalar, float32.
     """
     flat = z_e.reshape(-1, codebook.shape[1]).float()
-    total = BlockedSoftAssignment.apply(flat, codebook.float(), tau)  # (k,)
+    total = BlockedSoftAssignment.apply(flat, codebook.float(), tau, SOFT_ASSIGNMENT_BLOCK)  # (k,)
     count = torch.full((1,), float(flat.shape[0]), device=flat.device)
     if dist.is_available() and dist.is_initialized():
         total = SumOverRanks.apply(total)
