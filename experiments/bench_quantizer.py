@@ -23,6 +23,12 @@ resident set before the step, with glibc's mmap threshold pinned at 64 KiB so ev
 than that is mapped on allocation and unmapped on free, and the resident set follows live tensors.
 
 Run from the repository root: ``python -m experiments.bench_quantizer --repeats 15``.
+
+``--suite levers``: every lever quantizer against its vector-quantize-pytorch counterpart
+(``experiments/lever_contenders.py``), forward + backward of ``loss + quantized^2``, same timing
+and memory method, K = 512, d = 64 by default. ``--compile``: for each lever quantizer, the graph
+breaks ``torch._dynamo.explain`` finds in its training-mode forward, and one compiled
+forward + backward (``--compile-backend``) timed against eager.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+
+from experiments.lever_contenders import LEVERS, make_lever_step
 
 CONTENDERS = ("vqlab", "vq-pytorch", "floor")
 SIZES = ((512, 64), (8192, 32))  # (codebook size K, dim d)
@@ -148,6 +156,92 @@ def measure_memory(args: argparse.Namespace, name: str, codebook_size: int, dim:
     return int(result.stdout.strip().splitlines()[-1])
 
 
+def lever_suite(args: argparse.Namespace) -> None:
+    """Time and measure every lever quantizer and its counterpart; print one markdown table."""
+    print(
+        f"device={args.device} threads={args.threads} N={args.num_vectors} repeats={args.repeats} "
+        f"torch={torch.__version__} loadavg={os.getloadavg()}\n"
+    )
+    print(
+        "| lever | K | d | vqlab ms | vq-pytorch ms | vq-pytorch / vqlab "
+        "| vqlab MiB | vq-pytorch MiB | N x K float32 MiB |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for codebook_size, dim in [
+        tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")
+    ]:
+        for lever in args.levers.split(","):
+            sides = ["vqlab"] + (["vq-pytorch"] if lever != "entropy" else [])
+            if lever == "entropy":
+                sides.append("vqlab-ste")
+            steps = {
+                side: make_lever_step(
+                    "ste" if side == "vqlab-ste" else lever,
+                    "vqlab" if side == "vqlab-ste" else side,
+                    codebook_size, dim, args.num_vectors, args.device,
+                )
+                for side in sides
+            }  # fmt: skip
+            seconds = time_contenders(steps, args.device, args.repeats, args.warmup)
+            median = {side: statistics.median(values) for side, values in seconds.items()}
+            memory = {}
+            for side in sides[:2]:
+                if args.no_memory:
+                    memory[side] = None
+                    continue
+                name = "ste" if side == "vqlab-ste" else lever
+                spec = f"lever:{name}:{'vqlab' if side == 'vqlab-ste' else side}"
+                memory[side] = measure_memory(args, spec, codebook_size, dim)
+            peer = sides[1]
+            mib = {k: "-" if v is None else f"{v / MIB:.1f}" for k, v in memory.items()}
+            full_mib = args.num_vectors * codebook_size * 4 / MIB
+            label = f"{lever} (peer: vqlab ste)" if peer == "vqlab-ste" else lever
+            print(
+                f"| {label} | {codebook_size} | {dim} | {median['vqlab'] * 1e3:.1f} "
+                f"| {median[peer] * 1e3:.1f} | {median[peer] / median['vqlab']:.2f} "
+                f"| {mib['vqlab']} | {mib[peer]} | {full_mib:.0f} |",
+                flush=True,
+            )
+
+
+def compile_report(args: argparse.Namespace) -> None:
+    """Graph breaks of each lever quantizer's training forward; compiled vs eager step time."""
+    import torch._dynamo
+
+    from experiments.lever_contenders import vqlab_loss, vqlab_quantizer
+
+    codebook_size, dim = (int(v) for v in args.sizes.split(",")[0].split("x"))
+    print(
+        f"backend={args.compile_backend} N={args.num_vectors} K={codebook_size} d={dim} "
+        f"threads={args.threads} torch={torch.__version__} loadavg={os.getloadavg()}\n"
+    )
+    print("| lever | graphs | graph breaks | break reasons | eager ms | compiled ms | compile s |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
+    for lever in args.levers.split(","):
+        torch._dynamo.reset()
+        quantizer = vqlab_quantizer(lever, codebook_size, dim).train()
+        z = torch.randn(args.num_vectors, dim, requires_grad=True)
+        explanation = torch._dynamo.explain(quantizer)(z)
+        reasons = "; ".join(
+            sorted({str(b.reason).splitlines()[0][:80] for b in explanation.break_reasons})
+        )
+        compiled = torch.compile(quantizer, backend=args.compile_backend)
+        start = time.perf_counter()
+        vqlab_loss(compiled, z).backward()
+        compile_seconds = time.perf_counter() - start
+        steps = {
+            "eager": lambda q=quantizer, z=z: vqlab_loss(q, z).backward(),
+            "compiled": lambda q=compiled, z=z: vqlab_loss(q, z).backward(),
+        }
+        seconds = time_contenders(steps, args.device, args.repeats, args.warmup)
+        eager, fast = (statistics.median(seconds[k]) * 1e3 for k in ("eager", "compiled"))
+        print(
+            f"| {lever} | {explanation.graph_count} | {explanation.graph_break_count} "
+            f"| {reasons or '-'} | {eager:.1f} | {fast:.1f} | {compile_seconds:.0f} |",
+            flush=True,
+        )
+
+
 def parse_args() -> argparse.Namespace:
     """Command-line flags; see ``--help``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -162,6 +256,10 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
     parser.add_argument("--memory-of", help=argparse.SUPPRESS)  # internal: NAME:K:D
+    parser.add_argument("--suite", choices=("ema", "levers"), default="ema")
+    parser.add_argument("--levers", default=",".join(LEVERS), help="comma-separated")
+    parser.add_argument("--compile", action="store_true", help="graph breaks + compiled step")
+    parser.add_argument("--compile-backend", default="inductor")
     return parser.parse_args()
 
 
@@ -172,9 +270,23 @@ def main() -> None:
     dtype = getattr(torch, args.dtype)
     torch.manual_seed(0)
     if args.memory_of:
-        name, codebook_size, dim = args.memory_of.split(":")
-        step = make_step(name, int(codebook_size), int(dim), args.num_vectors, args.device, dtype)
+        if args.memory_of.startswith("lever:"):
+            _, lever, side, codebook_size, dim = args.memory_of.split(":")
+            step = make_lever_step(
+                lever, side, int(codebook_size), int(dim), args.num_vectors, args.device
+            )
+        else:
+            name, codebook_size, dim = args.memory_of.split(":")
+            step = make_step(
+                name, int(codebook_size), int(dim), args.num_vectors, args.device, dtype
+            )
         print(peak_extra_bytes(step, args.device))
+        return
+    if args.compile:
+        compile_report(args)
+        return
+    if args.suite == "levers":
+        lever_suite(args)
         return
 
     sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]

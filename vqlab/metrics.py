@@ -36,13 +36,18 @@ class CodeUsage(Metric):
         self.histogram += counts.to(self.histogram)
 
     def compute(self) -> dict[str, Tensor]:
-        total = self.histogram.sum()
-        probabilities = self.histogram / total.clamp_min(1.0)
-        code_entropy = entropy(probabilities)
-        usage = (self.histogram > 0).float().mean()
-        return {
-            "entropy": code_entropy,
-            "perplexity": code_entropy.exp(),
-            "usage": usage,
-            "dead_fraction": 1.0 - usage,
-        }
+        return histogram_statistics(self.histogram)
+
+
+def histogram_statistics(histogram: Tensor) -> dict[str, Tensor]:
+    """``entropy``, ``perplexity``, ``usage``, ``dead_fraction`` of a (K,) code histogram."""
+    total = histogram.sum()
+    probabilities = histogram / total.clamp_min(1.0)
+    code_entropy = entropy(probabilities)
+    usage = (histogram > 0).float().mean()
+    return {
+        "entropy": code_entropy,
+        "perplexity": code_entropy.exp(),
+        "usage": usage,
+        "dead_fraction": 1.0 - usage,
+    }

@@ -2,6 +2,7 @@
 
 from vqlab.callbacks.convergence import StopOnConvergence
 from vqlab.callbacks.finite_loss import FiniteLossGuard
+from vqlab.callbacks.growth import CodebookGrowth
 from vqlab.callbacks.homology import HomologyRegularization
 from vqlab.callbacks.kmeans_init import KMeansInit
 from vqlab.callbacks.recon_images import ReconstructionGrid
@@ -10,6 +11,7 @@ from vqlab.callbacks.selection_images import SelectedPixelsGrid
 from vqlab.callbacks.temperature import TemperatureAnnealing
 
 __all__ = [
+    "CodebookGrowth",
     "DeadCodeRespawn",
     "FiniteLossGuard",
     "HomologyRegularization",

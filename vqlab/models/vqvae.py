@@ -7,13 +7,15 @@ beta * commitment alone for an EMA codebook).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vqlab.errors import check_positive
-from vqlab.metrics import CodeUsage
+from vqlab.metrics import CodeUsage, histogram_statistics
 from vqlab.models.optimized import OptimizedModule, OptimizerFactory, SchedulerFactory
-from vqlab.quantizers import QuantizerOutput, VectorQuantizer
+from vqlab.quantizers import CompositeQuantizer, QuantizerOutput, VectorQuantizer
 
 
 class VQVAE(OptimizedModule):
@@ -22,7 +24,11 @@ class VQVAE(OptimizedModule):
     The codebook kind is the quantizer's business (EMA or straight-through): this module has no
     branch on it. Logs ``{stage}/loss``, ``{stage}/recon_mse``, ``{stage}/vq_loss`` every step and,
     every ``usage_window`` training steps, ``codebook/{perplexity,usage,dead_fraction,entropy}``
-    of the codes used in that window (``val/{...}`` over a whole validation epoch).
+    of the codes used in that window (``val/{...}`` over a whole validation epoch); with several
+    codebooks (grouped, residual) also ``.../{name}_{i}`` for codebook ``i``. The quantizer's
+    named terms (``entropy_loss``) are logged as ``codebook/{name}`` (``val/{name}``).
+    ``codebook_lr``: the learning rate of the quantizer's parameters, a parameter group of its
+    own (seed lever 10, a slower codebook); ``None``: the optimizer's.
     Batches are tuples whose first element is the input ``x``.
     """
 
@@ -31,15 +37,18 @@ class VQVAE(OptimizedModule):
     def __init__(
         self,
         encoder: nn.Module,
-        quantizer: VectorQuantizer,
+        quantizer: VectorQuantizer | CompositeQuantizer,
         decoder: nn.Module,
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
         scheduler_interval: str = "epoch",
         usage_window: int = 50,
+        codebook_lr: float | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler, scheduler_interval)
         check_positive("usage_window", usage_window)
+        if codebook_lr is not None:
+            check_positive("codebook_lr", codebook_lr)
         # the factories are rebuilt from the run's Hydra config; checkpoints hold plain values only
         self.save_hyperparameters(ignore=list(self.module_arguments))
         self.encoder = encoder
@@ -49,6 +58,16 @@ class VQVAE(OptimizedModule):
         self.val_usage = CodeUsage(quantizer.codebook_size)
         # the window's histogram is training state: an interrupted run resumes mid-window
         self.train_usage.persistent(True)
+
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """One group, or, with ``codebook_lr``, the quantizer's parameters at ``codebook_lr``."""
+        if self.hparams.get("codebook_lr") is None:
+            return super().parameter_groups()
+        codebook = list(self.quantizer.parameters())
+        codebook_ids = {id(parameter) for parameter in codebook}
+        rest = [p for p in self.parameters() if id(p) not in codebook_ids]
+        groups = [{"params": rest}, {"params": codebook, "lr": self.hparams.codebook_lr}]
+        return [group for group in groups if group["params"]]
 
     def forward(self, x: Tensor) -> tuple[Tensor, QuantizerOutput]:
         """Reconstruction ``x_hat`` and the quantizer's output for a batch ``x``."""
@@ -77,6 +96,15 @@ class VQVAE(OptimizedModule):
             batch_size=x.shape[0],
             sync_dist=not on_step,
         )
+        if quantized.terms:
+            prefix = "codebook" if on_step else stage
+            self.log_dict(
+                {f"{prefix}/{name}": value for name, value in quantized.terms.items()},
+                on_step=on_step,
+                on_epoch=not on_step,
+                batch_size=x.shape[0],
+                sync_dist=not on_step,
+            )
         usage = self.train_usage if stage == "train" else self.val_usage
         usage.update(quantized.counts)
         return terms["loss"]
@@ -104,5 +132,14 @@ class VQVAE(OptimizedModule):
 
     def log_usage(self, usage: CodeUsage, prefix: str) -> None:
         """Log the window's codebook statistics under ``prefix/`` and start a new window."""
-        self.log_dict({f"{prefix}/{name}": value for name, value in usage.compute().items()})
+        with usage.sync_context():  # the histogram summed over ranks, as ``compute`` sees it
+            histogram = usage.histogram.clone()
+        statistics = histogram_statistics(histogram)
+        metrics = {f"{prefix}/{name}": value for name, value in statistics.items()}
+        sizes = self.quantizer.codebook_sizes
+        if len(sizes) > 1:
+            for part, part_histogram in enumerate(histogram.split(sizes)):
+                statistics = histogram_statistics(part_histogram)
+                metrics |= {f"{prefix}/{name}_{part}": value for name, value in statistics.items()}
+        self.log_dict(metrics)
         usage.reset()

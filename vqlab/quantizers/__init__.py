@@ -1,17 +1,35 @@
 """Codebook quantizers and feature selectors: plain ``nn.Module``s, usable without Lightning."""
 
 from vqlab.quantizers.annealable import Annealable
+from vqlab.quantizers.composite import CompositeQuantizer
 from vqlab.quantizers.concrete import ConcreteSelector
+from vqlab.quantizers.cosine import CosineQuantizer
 from vqlab.quantizers.ema import EMAQuantizer
+from vqlab.quantizers.ema_accumulated import AccumulatedEMAQuantizer
+from vqlab.quantizers.entropy_regularized import EntropyRegularizedQuantizer
+from vqlab.quantizers.grouped import GroupedQuantizer
+from vqlab.quantizers.growing import GrowingQuantizer
 from vqlab.quantizers.output import QuantizerOutput
+from vqlab.quantizers.projected import ProjectedQuantizer
+from vqlab.quantizers.residual import ResidualQuantizer
+from vqlab.quantizers.simvq import SimVQQuantizer
 from vqlab.quantizers.ste import STEQuantizer
 from vqlab.quantizers.vector_quantizer import VectorQuantizer
 
 __all__ = [
+    "AccumulatedEMAQuantizer",
     "Annealable",
+    "CompositeQuantizer",
     "ConcreteSelector",
+    "CosineQuantizer",
     "EMAQuantizer",
+    "EntropyRegularizedQuantizer",
+    "GroupedQuantizer",
+    "GrowingQuantizer",
+    "ProjectedQuantizer",
     "QuantizerOutput",
+    "ResidualQuantizer",
     "STEQuantizer",
+    "SimVQQuantizer",
     "VectorQuantizer",
 ]

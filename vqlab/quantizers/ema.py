@@ -58,13 +58,22 @@ class EMAQuantizer(VectorQuantizer):
     @torch.no_grad()
     def update(self, z_e: Tensor, indices: Tensor, counts: Tensor) -> None:
         """One EMA step of counts, sums and codebook; all-reduced across ranks, no host sync."""
+        self.apply_statistics(self.batch_statistics(z_e, indices, counts))
+
+    @torch.no_grad()
+    def batch_statistics(self, z_e: Tensor, indices: Tensor, counts: Tensor) -> Tensor:
+        """``[n_i, sum_{z: k(z) = i} z]`` of this batch on this rank, (K, d + 1) float32."""
         flat = z_e.detach().reshape(-1, self.dim).float()
         flat_indices = indices.reshape(-1)
         # index_add_ into a contiguous (K, d) buffer: into a column slice of (K, d + 1) it is ~3x
         # slower on CPU; the cat that joins counts and sums for one all-reduce is only K x (d + 1)
         sums = torch.zeros(self.codebook_size, self.dim, device=flat.device)
         sums.index_add_(0, flat_indices, flat)
-        stats = torch.cat([counts.unsqueeze(1), sums], dim=1)  # (k, d + 1)
+        return torch.cat([counts.unsqueeze(1), sums], dim=1)  # (k, d + 1)
+
+    @torch.no_grad()
+    def apply_statistics(self, stats: Tensor) -> None:
+        """The EMA step (class docstring) from ``batch_statistics``, summed over all ranks."""
         if dist.is_available() and dist.is_initialized():
             dist.all_reduce(stats)
         weight = 1.0 - self.decay

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import Tensor
 
@@ -15,3 +15,5 @@ class QuantizerOutput:
     indices: Tensor  # (...,) int64 code indices
     loss: Tensor  # scalar, already weighted
     counts: Tensor  # (K,) float32 code histogram of this batch on this rank, detached
+    # named parts of ``loss`` worth their own curve (``entropy_loss``), logged as codebook/<name>
+    terms: dict[str, Tensor] = field(default_factory=dict)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from vqlab.quantizers.estimators import resolve_estimator
 from vqlab.quantizers.vector_quantizer import VectorQuantizer, squared_error
 
 
@@ -18,13 +19,22 @@ class STEQuantizer(VectorQuantizer):
     loss = ||sg[z_e] - z_q||^2 + beta * ||z_e - sg[z_q]||^2 (codebook + commitment, Eq. 3),
     each a mean over elements; gradient to z_e: z_q := z_e + sg[z_q - z_e] (straight-through).
     Codebook initialised ``U(-1/K, 1/K)`` as in the VQ-VAE reference implementations.
+    ``estimator``: ``ste`` (straight-through) or ``rotation`` (Fifty et al. 2024, arXiv:2410.06424,
+    ``vqlab.functional.rotation_trick``) for the gradient that reaches ``z_e``.
     """
 
-    def __init__(self, codebook_size: int, dim: int, beta: float = 0.25) -> None:
+    def __init__(
+        self, codebook_size: int, dim: int, beta: float = 0.25, estimator: str = "ste"
+    ) -> None:
         super().__init__(codebook_size, dim, beta)
+        self.gradient_estimator = resolve_estimator(estimator)
+        self.estimator = estimator
         bound = 1.0 / codebook_size
         self.codebook = nn.Parameter(torch.empty(codebook_size, dim).uniform_(-bound, bound))
 
     def commitment_loss(self, z_e: Tensor, z_q: Tensor) -> Tensor:
         codebook_term = squared_error(z_q, z_e.detach())
         return codebook_term + self.beta * squared_error(z_e, z_q.detach())
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, estimator={self.estimator}"

@@ -6,6 +6,8 @@ van den Oord et al., "Neural Discrete Representation Learning", 2017, arXiv:1711
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -20,6 +22,8 @@ class VectorQuantizer(nn.Module):
 
     Subclasses own the ``codebook`` tensor (K, d) and define ``commitment_loss`` and, optionally,
     ``update`` (called in training mode after the lookup, e.g. the EMA step).
+    ``gradient_estimator(z_e, z_q)`` gives the output its value ``z_q`` and its gradient to ``z_e``:
+    straight-through here; gradient codebooks take ``estimator: ste|rotation`` (``estimators.py``).
     ``replace_codes`` is the one public way to overwrite codes (k-means init, dead-code respawn,
     growth): subclasses that keep more state per code (EMA statistics) extend it.
     """
@@ -34,14 +38,24 @@ class VectorQuantizer(nn.Module):
         self.codebook_size = int(codebook_size)
         self.dim = int(dim)
         self.beta = float(beta)
+        self.gradient_estimator: Callable[[Tensor, Tensor], Tensor] = straight_through
 
-    def encode(self, z_e: Tensor) -> Tensor:
-        """Indices of the nearest codes. z_e: (..., d) -> (...,) int64."""
+    @property
+    def codebook_sizes(self) -> tuple[int, ...]:
+        """Sizes of the codebooks whose histograms ``counts`` concatenates: one here."""
+        return (self.codebook_size,)
+
+    def check_dim(self, z_e: Tensor) -> None:
+        """``ValueError`` unless ``z_e``'s last axis has size ``dim``."""
         if z_e.shape[-1] != self.dim:
             raise ValueError(
                 f"quantizer expects vectors of size dim={self.dim} in the last axis, got shape "
                 f"{tuple(z_e.shape)}: make the encoder's output channels equal the quantizer's dim"
             )
+
+    def encode(self, z_e: Tensor) -> Tensor:
+        """Indices of the nearest codes. z_e: (..., d) -> (...,) int64."""
+        self.check_dim(z_e)
         flat = z_e.reshape(-1, self.dim)
         return nearest_code(flat, self.codebook).reshape(z_e.shape[:-1])
 
@@ -57,7 +71,7 @@ class VectorQuantizer(nn.Module):
         counts = code_histogram(indices, self.codebook_size)
         if self.training:
             self.update(z_e, indices, counts)
-        return QuantizerOutput(straight_through(z_e, z_q), indices, loss, counts)
+        return QuantizerOutput(self.gradient_estimator(z_e, z_q), indices, loss, counts)
 
     @torch.no_grad()
     def replace_codes(self, indices: Tensor, vectors: Tensor, counts: Tensor | None = None) -> None:

@@ -1,0 +1,94 @@
+"""Every lever's quantizer under two-process gloo DDP: both ranks end with the same state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from vqlab.quantizers import (
+    AccumulatedEMAQuantizer,
+    CosineQuantizer,
+    EMAQuantizer,
+    EntropyRegularizedQuantizer,
+    GroupedQuantizer,
+    GrowingQuantizer,
+    ProjectedQuantizer,
+    ResidualQuantizer,
+    SimVQQuantizer,
+    STEQuantizer,
+)
+
+WORLD_SIZE = 2
+STEPS = 4
+DIM = 4
+QUANTIZERS: dict[str, Callable[[], nn.Module]] = {
+    "rotation": lambda: STEQuantizer(16, DIM, estimator="rotation"),
+    "cosine": lambda: CosineQuantizer(16, DIM),
+    "simvq": lambda: SimVQQuantizer(16, DIM),
+    "lowdim": lambda: ProjectedQuantizer(DIM, 2, partial(STEQuantizer, 16)),
+    "entropy": lambda: EntropyRegularizedQuantizer(DIM, partial(STEQuantizer, 16), weight=1.0),
+    "grouped": lambda: GroupedQuantizer(DIM, 2, partial(EMAQuantizer, 16, decay=0.9)),
+    "residual": lambda: ResidualQuantizer(DIM, 2, partial(STEQuantizer, 16)),
+    "growing": lambda: GrowingQuantizer(DIM, 4, partial(STEQuantizer, 16)),
+    "ema_accumulated": lambda: AccumulatedEMAQuantizer(16, DIM, decay=0.9, accumulate_batches=2),
+}
+
+
+class TinyAutoencoder(nn.Module):
+    """A linear encoder in front of the quantizer, so DDP has gradients to all-reduce."""
+
+    def __init__(self, quantizer: nn.Module) -> None:
+        super().__init__()
+        self.encoder = nn.Linear(DIM, DIM)
+        self.quantizer = quantizer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.quantizer(self.encoder(x))
+        return out.loss + (out.quantized - x).pow(2).mean()
+
+
+def worker(rank: int, directory: str) -> None:
+    dist.init_process_group(
+        "gloo", init_method=f"file://{directory}/store", rank=rank, world_size=WORLD_SIZE
+    )
+    states = {}
+    for name, make in QUANTIZERS.items():
+        torch.manual_seed(0)  # the same initial model on every rank, as DDP's broadcast gives
+        model = TinyAutoencoder(make())
+        # no buffer broadcast: EMA statistics must agree by their own all-reduce
+        ddp = DistributedDataParallel(model, broadcast_buffers=False)
+        optimizer = torch.optim.Adam(ddp.parameters(), lr=0.05)
+        generator = torch.Generator().manual_seed(100 + rank)  # different data on every rank
+        for step in range(STEPS):
+            if step == 2 and name == "growing":
+                model.quantizer.grow(16, 0.01, torch.Generator().manual_seed(step))
+            optimizer.zero_grad()
+            ddp(torch.randn(30 + 10 * rank, DIM, generator=generator)).backward()
+            optimizer.step()
+        states[name] = {
+            key: value.clone()
+            for key, value in model.state_dict().items()
+            if isinstance(value, torch.Tensor)
+        }
+    torch.save(states, Path(directory) / f"rank{rank}.pt")
+    dist.destroy_process_group()
+
+
+def test_every_lever_quantizer_ends_identical_on_both_ranks(tmp_path: Path) -> None:
+    mp.spawn(worker, args=(str(tmp_path),), nprocs=WORLD_SIZE, join=True)
+    ranks = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
+    for name in QUANTIZERS:
+        first, second = ranks[0][name], ranks[1][name]
+        initial = TinyAutoencoder(QUANTIZERS[name]()).state_dict()
+        for key, value in first.items():
+            assert torch.equal(value, second[key]), f"{name}: {key} differs between ranks"
+        # and training did something: some codebook state moved from its initial value
+        moved = [k for k, v in first.items() if "quantizer" in k and not torch.equal(v, initial[k])]
+        assert moved, name
