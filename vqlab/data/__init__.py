@@ -2,9 +2,11 @@
 
 from vqlab.data.celeba import CelebADataModule
 from vqlab.data.digits import DigitsDataModule
+from vqlab.data.grouped_features import GroupedFeaturesDataModule
 from vqlab.data.image_datamodule import ImageDataModule
 from vqlab.data.image_folder import ImageFolderDataModule
 from vqlab.data.lowrank import LowRankDataModule
+from vqlab.data.tabular import TabularDataModule
 from vqlab.data.tensor_datamodule import TensorDataModule
 from vqlab.data.torchvision_sets import (
     CIFAR10DataModule,
@@ -17,9 +19,11 @@ __all__ = [
     "CelebADataModule",
     "DigitsDataModule",
     "FashionMNISTDataModule",
+    "GroupedFeaturesDataModule",
     "ImageDataModule",
     "ImageFolderDataModule",
     "LowRankDataModule",
     "MNISTDataModule",
+    "TabularDataModule",
     "TensorDataModule",
 ]

@@ -2,6 +2,7 @@
 
 from vqlab.models.cae import ConcreteAutoencoder
 from vqlab.models.hcvq import HCVQ
+from vqlab.models.learnable_vq import LearnableVQVAE
 from vqlab.models.vqvae import VQVAE
 
-__all__ = ["HCVQ", "VQVAE", "ConcreteAutoencoder"]
+__all__ = ["HCVQ", "VQVAE", "ConcreteAutoencoder", "LearnableVQVAE"]
