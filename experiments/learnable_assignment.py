@@ -2,7 +2,9 @@
 
 Data: ``GroupedFeaturesDataModule`` (D = 48 features in K = 6 planted groups of 8, 2 factors per
 group, noise 0.3, 8000 samples, seed = run seed). Model: ``LearnableVQVAE`` with K = 6
-categories (EMA codebooks of 32 codes, latent dim 2 per category). Three variants per seed:
+categories (EMA codebooks of 32 codes, latent dim 2 per category), trained with the callbacks of
+``callbacks=learnable_vq``: temperature 1 -> 0.1 linear per epoch, k-means codebook init, dead-code
+respawn. Three variants per seed:
 - learned, random init: logits ``N(0, 0.01)``;
 - learned, clustering init: ``ClusteringInit`` (average linkage on ``1 - |corr|``, confidence 3);
 - static: the clustering init frozen before the first step (``freeze_after_epochs=0``).
@@ -22,7 +24,7 @@ import lightning as L
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from vqlab.callbacks import ClusteringInit, TemperatureAnnealing
+from vqlab.callbacks import ClusteringInit, DeadCodeRespawn, KMeansInit, TemperatureAnnealing
 from vqlab.data import GroupedFeaturesDataModule
 from vqlab.models import LearnableVQVAE
 from vqlab.nets import CategoryEncoders, MLPDecoder
@@ -44,6 +46,8 @@ class Settings:
     hard: bool = False
     indirect_dim: int | None = None
     freeze_after: int | None = None
+    orthogonality_weight: float = 0.1
+    balance_weight: float = 0.05
 
 
 def build(num_features: int, num_categories: int, settings: Settings, freeze: int | None):
@@ -55,7 +59,7 @@ def build(num_features: int, num_categories: int, settings: Settings, freeze: in
         partial(EMAQuantizer, codebook_size=32, dim=2),
         MLPDecoder([num_features], hidden_features=[64], latent_dim=2, num_latents=num_categories),
         partial(torch.optim.Adam, lr=settings.lr),
-        AssignmentLosses(),
+        AssignmentLosses(settings.balance_weight, settings.orthogonality_weight),
         assignment_lr=settings.assignment_lr,
         freeze_after_epochs=freeze,
     )
@@ -68,11 +72,14 @@ def run(variant: str, seed: int, settings: Settings) -> dict:
     data.setup()
     freeze = 0 if "static" in variant else settings.freeze_after
     model = build(data.num_features, data.num_groups, settings, freeze)
+    # the callbacks of `callbacks=learnable_vq` (less the checkpoints and images)
     callbacks: list[L.Callback] = [
-        TemperatureAnnealing(settings.temp_base, settings.temp_min, "linear")
+        TemperatureAnnealing(settings.temp_base, settings.temp_min, "linear"),
+        KMeansInit(seed=seed),
+        DeadCodeRespawn(every_n_steps=20, threshold=0.03, seed=seed),
     ]
     if "clustering" in variant:
-        callbacks.append(ClusteringInit())
+        callbacks.insert(0, ClusteringInit())
     trainer = L.Trainer(
         max_epochs=settings.epochs,
         logger=False,
@@ -113,6 +120,8 @@ def main() -> None:
     parser.add_argument("--hard", action="store_true")
     parser.add_argument("--indirect-dim", type=int, default=None)
     parser.add_argument("--freeze-after", type=int, default=None)
+    parser.add_argument("--orthogonality-weight", type=float, default=0.1)
+    parser.add_argument("--balance-weight", type=float, default=0.05)
     args = parser.parse_args()
     torch.set_num_threads(1)
     settings = Settings(
@@ -124,6 +133,8 @@ def main() -> None:
         args.hard,
         args.indirect_dim,
         args.freeze_after,
+        args.orthogonality_weight,
+        args.balance_weight,
     )
     print(f"settings: {settings}; load average before: {os.getloadavg()}")
     rows = [run(variant, seed, settings) for variant in args.variants for seed in args.seeds]
