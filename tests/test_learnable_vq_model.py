@@ -27,14 +27,20 @@ from vqlab.train import train
 D, K = 12, 3
 
 
-def make_model(freeze_after_epochs: int | None = None, assignment_lr: float = 1e-4):
+def make_model(
+    freeze_after_epochs: int | None = None,
+    assignment_lr: float = 1e-4,
+    optimizer=partial(torch.optim.Adam, lr=1e-2),
+    gradient_clip_val: float | None = 1.0,
+):
     return LearnableVQVAE(
         SoftAssignment(D, K),
         CategoryEncoders(K, D, hidden_features=[8], latent_dim=2),
         partial(EMAQuantizer, codebook_size=8, dim=2),
         MLPDecoder([D], hidden_features=[8], latent_dim=2, num_latents=K),
-        partial(torch.optim.Adam, lr=1e-2),
+        optimizer,
         assignment_lr=assignment_lr,
+        gradient_clip_val=gradient_clip_val,
         freeze_after_epochs=freeze_after_epochs,
     )
 
@@ -193,3 +199,14 @@ def test_cli_reports_too_few_categories_as_one_line(tmp_path) -> None:
         "vqlab: error: model.assignment.num_categories must be >= 2, got 1: override it, e.g. "
         "`model.assignment.num_categories=<value >= 2>`"
     )
+
+
+def test_gradients_are_clipped_to_gradient_clip_val_by_global_norm(tmp_path) -> None:
+    torch.manual_seed(0)
+    # plain SGD at lr 1 in both groups: the step is minus the clipped gradient
+    sgd = partial(torch.optim.SGD, lr=1.0)
+    model = make_model(assignment_lr=1.0, optimizer=sgd, gradient_clip_val=1e-3)
+    before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+    make_trainer(tmp_path, max_steps=1).fit(model, datamodule=make_data())
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert 0 < (after - before).norm() <= 1e-3 * (1 + 1e-5)
