@@ -25,12 +25,13 @@ from vqlab.quantizers import EMAQuantizer, SoftAssignment
 from vqlab.train import train
 
 D, K = 12, 3
+ADAM = partial(torch.optim.Adam, lr=1e-2)
 
 
 def make_model(
     freeze_after_epochs: int | None = None,
     assignment_lr: float = 1e-4,
-    optimizer=partial(torch.optim.Adam, lr=1e-2),
+    optimizer=ADAM,
     gradient_clip_val: float | None = 1.0,
 ):
     return LearnableVQVAE(
