@@ -41,7 +41,10 @@ class LearnableVQVAE(OptimizedModule):
     take the optimizer's); ``gradient_clip_val`` clips the global gradient norm through
     Lightning's ``clip_gradients`` (a trainer-level ``gradient_clip_val`` takes precedence);
     ``freeze_after_epochs`` freezes the routing to the hard assignment at the start of that epoch
-    (``freeze()`` does it on demand; 0 trains a static, initialisation-only assignment).
+    (``freeze()`` does it on demand; 0 trains a static, initialisation-only assignment). Under DDP,
+    freezing in the middle of a run stops the assignment's gradients, which DDP's reducer rejects
+    unless ``trainer.strategy=ddp_find_unused_parameters_true``; a run frozen from its start, or
+    resumed frozen, needs nothing (frozen parameters do not require gradients).
     Logs ``{stage}/loss``, ``{stage}/recon_mse``, ``{stage}/vq_loss``, in training
     ``assign/{balance,orthogonality,family,max_prob}`` and ``temperature``, and every
     ``usage_window`` steps ``codebook/*`` over the K codebooks' joint histogram (K * codebook_size
