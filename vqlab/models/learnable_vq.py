@@ -43,8 +43,8 @@ class LearnableVQVAE(OptimizedModule):
     ``freeze_after_epochs`` freezes the routing to the hard assignment at the start of that epoch
     (``freeze()`` does it on demand; 0 trains a static, initialisation-only assignment). Under DDP,
     freezing in the middle of a run stops the assignment's gradients, which DDP's reducer rejects
-    unless ``trainer.strategy=ddp_find_unused_parameters_true``; a run frozen from its start, or
-    resumed frozen, needs nothing (frozen parameters do not require gradients).
+    unless ``trainer.strategy=ddp_find_unused_parameters_true``; ``freeze_after_epochs=0``
+    (frozen in ``setup``, before DDP wraps the model) and a run resumed frozen need nothing.
     Logs ``{stage}/loss``, ``{stage}/recon_mse``, ``{stage}/vq_loss``, in training
     ``assign/{balance,orthogonality,family,max_prob}`` and ``temperature``, and every
     ``usage_window`` steps ``codebook/*`` over the K codebooks' joint histogram (K * codebook_size
@@ -147,6 +147,10 @@ class LearnableVQVAE(OptimizedModule):
         )
         if value:
             self.clip_gradients(optimizer, value, gradient_clip_algorithm or "norm")
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.hparams.freeze_after_epochs == 0:
+            self.freeze()  # before DDP wraps the model: its reducer never expects these gradients
 
     def on_train_epoch_start(self) -> None:
         after = self.hparams.freeze_after_epochs
