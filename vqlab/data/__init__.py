@@ -2,6 +2,7 @@
 
 from vqlab.data.celeba import CelebADataModule
 from vqlab.data.digits import DigitsDataModule
+from vqlab.data.gaussian_subspace import GaussianSubspaceDataModule
 from vqlab.data.grouped_features import GroupedFeaturesDataModule
 from vqlab.data.image_datamodule import ImageDataModule
 from vqlab.data.image_folder import ImageFolderDataModule
@@ -19,6 +20,7 @@ __all__ = [
     "CelebADataModule",
     "DigitsDataModule",
     "FashionMNISTDataModule",
+    "GaussianSubspaceDataModule",
     "GroupedFeaturesDataModule",
     "ImageDataModule",
     "ImageFolderDataModule",
