@@ -5,7 +5,9 @@ then score them by the test MSE of a linear regression from the k pixels to the 
 (pixel values in [0, 1]); their MNIST k = 50 numbers are CAE 0.026, PCA 0.012, PFA 0.051,
 Laplacian score 0.070. The GJS regularizer is from Nilsson et al., ICML 2024, arXiv:2403.00563.
 
-Digits (64 pixels, embedded): k in {8, 16, 32}, CAE with and without GJS; MNIST k = 50 when
+Digits (64 pixels, embedded): k in {8, 16, 32}, CAE with and without GJS, and with
+``--indirect-dim m`` each also with indirectly parameterised logits (IP-CAE, Nilsson et al. 2024:
+a learned m-dim embedding per selector and one shared linear map); MNIST k = 50 when
 ``--mnist-root`` holds torchvision's MNIST (else skipped). ``python experiments/cae.py``.
 """
 
@@ -59,6 +61,7 @@ class TrainSettings:
     lr: float = 3e-2
     gjs_weight: float = 0.0
     seed: int = 0
+    indirect_dim: int | None = None
 
 
 def train_cae(
@@ -72,7 +75,11 @@ def train_cae(
     L.seed_everything(settings.seed, verbose=False)
     shape = list(splits["train"].shape[1:])
     model = ConcreteAutoencoder(
-        ConcreteSelector(num_features=int(np.prod(shape)), num_selected=k),
+        ConcreteSelector(
+            num_features=int(np.prod(shape)),
+            num_selected=k,
+            indirect_dim=settings.indirect_dim,
+        ),
         MLPDecoder(
             shape,
             hidden_features=[3 * k // 2],
@@ -127,12 +134,20 @@ def compare(
             }
         )
         masks[(k, "highest variance")] = variance_pixels
-        for weight in dict.fromkeys((0.0, settings.gjs_weight)):
+        variants = [
+            (weight, indirect)
+            for weight in dict.fromkeys((0.0, settings.gjs_weight))
+            for indirect in dict.fromkeys((None, settings.indirect_dim))
+        ]
+        for weight, indirect in variants:
             start = time.perf_counter()
-            model = train_cae(splits, k, replace(settings, gjs_weight=weight))
+            model = train_cae(
+                splits, k, replace(settings, gjs_weight=weight, indirect_dim=indirect)
+            )
             selected = model.selector.selected_features().numpy()
             stats = model.selection_statistics()
             label = f"CAE, GJS weight {weight:g}" if weight else "CAE (no GJS)"
+            label += f", IP (m = {indirect})" if indirect else ""
             masks[(k, label)] = selected
             rows.append(
                 {
@@ -217,13 +232,19 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=TrainSettings.lr)
     parser.add_argument("--gjs-weight", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--indirect-dim", type=int, default=None, help="also train each CAE with IP logits"
+    )
     parser.add_argument("--mnist-root", type=Path, default=Path("data"))
     parser.add_argument("--mnist-train", type=int, default=50000)
     parser.add_argument("--mnist-epochs", type=int, default=100)
     args = parser.parse_args()
     torch.set_num_threads(1)  # tiny models: threads only add overhead
-    settings = TrainSettings(args.epochs, args.batch_size, args.lr, args.gjs_weight, args.seed)
-    rows = compare("digits", digits_splits(args.seed), args.ks, settings)
+    settings = TrainSettings(
+        args.epochs, args.batch_size, args.lr, args.gjs_weight, args.seed, args.indirect_dim
+    )
+    name = "digits" if args.indirect_dim is None else f"digits_ip{args.indirect_dim}"
+    rows = compare(name, digits_splits(args.seed), args.ks, settings)
     print_table("digits (64 pixels; MSE in [0, 1] pixel units)", rows)
     splits = mnist_splits(args.mnist_root, args.mnist_train, args.seed)
     if splits is None:

@@ -1,5 +1,6 @@
 """Callbacks for behaviour that depends on training time or cuts across modules."""
 
+from vqlab.callbacks.assignment_init import ClusteringInit
 from vqlab.callbacks.convergence import StopOnConvergence
 from vqlab.callbacks.finite_loss import FiniteLossGuard
 from vqlab.callbacks.growth import CodebookGrowth
@@ -11,6 +12,7 @@ from vqlab.callbacks.selection_images import SelectedPixelsGrid
 from vqlab.callbacks.temperature import TemperatureAnnealing
 
 __all__ = [
+    "ClusteringInit",
     "CodebookGrowth",
     "DeadCodeRespawn",
     "FiniteLossGuard",

@@ -2,8 +2,9 @@
 
 from vqlab.models.cae import ConcreteAutoencoder
 from vqlab.models.hcvq import HCVQ
+from vqlab.models.learnable_vq import LearnableVQVAE
 from vqlab.models.linear_vq import LinearVQ
 from vqlab.models.vqvae import VQVAE
 from vqlab.models.vqvae2 import VQVAE2
 
-__all__ = ["HCVQ", "VQVAE", "VQVAE2", "ConcreteAutoencoder", "LinearVQ"]
+__all__ = ["HCVQ", "VQVAE", "VQVAE2", "ConcreteAutoencoder", "LearnableVQVAE", "LinearVQ"]

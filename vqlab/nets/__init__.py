@@ -1,11 +1,13 @@
 """Encoders and decoders. Encoders return channels-last latents ``(b, ..., d)``."""
 
+from vqlab.nets.category_encoders import CategoryEncoders, route
 from vqlab.nets.conv import ConvDecoder, ConvEncoder
 from vqlab.nets.hierarchical import TwoLevelConvDecoder, TwoLevelConvEncoder
 from vqlab.nets.mlp import MLPDecoder, MLPEncoder
 from vqlab.nets.stiefel import StiefelLinearEncoder, TiedLinearDecoder
 
 __all__ = [
+    "CategoryEncoders",
     "ConvDecoder",
     "ConvEncoder",
     "MLPDecoder",
@@ -14,4 +16,5 @@ __all__ = [
     "TiedLinearDecoder",
     "TwoLevelConvDecoder",
     "TwoLevelConvEncoder",
+    "route",
 ]

@@ -1,6 +1,7 @@
 """Codebook quantizers and feature selectors: plain ``nn.Module``s, usable without Lightning."""
 
 from vqlab.quantizers.annealable import Annealable
+from vqlab.quantizers.assignment import SoftAssignment
 from vqlab.quantizers.composite import CompositeQuantizer
 from vqlab.quantizers.concrete import ConcreteSelector
 from vqlab.quantizers.cosine import CosineQuantizer
@@ -9,6 +10,7 @@ from vqlab.quantizers.ema_accumulated import AccumulatedEMAQuantizer
 from vqlab.quantizers.entropy_regularized import EntropyRegularizedQuantizer
 from vqlab.quantizers.grouped import GroupedQuantizer
 from vqlab.quantizers.growing import GrowingQuantizer
+from vqlab.quantizers.indirect import IndirectLogits
 from vqlab.quantizers.output import QuantizerOutput
 from vqlab.quantizers.projected import ProjectedQuantizer
 from vqlab.quantizers.residual import ResidualQuantizer
@@ -26,10 +28,12 @@ __all__ = [
     "EntropyRegularizedQuantizer",
     "GroupedQuantizer",
     "GrowingQuantizer",
+    "IndirectLogits",
     "ProjectedQuantizer",
     "QuantizerOutput",
     "ResidualQuantizer",
     "STEQuantizer",
     "SimVQQuantizer",
+    "SoftAssignment",
     "VectorQuantizer",
 ]

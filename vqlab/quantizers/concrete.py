@@ -6,7 +6,8 @@ Reconstruction", ICML 2019, arXiv:1901.09346, Sec. 3, Eq. 1:
 ``z = M x`` with ``M = [m_1; ...; m_k]`` (k, D). As ``T -> 0`` each ``m_i`` becomes the one-hot
 of ``argmax_j (alpha_ij + g_ij)``; at evaluation ``m_i`` is the one-hot of ``argmax_j alpha_ij``.
 The GJS regularizer (``gjs_divergence``) is from Nilsson et al., "Indirectly Parameterized
-Concrete Autoencoders", ICML 2024, arXiv:2403.00563.
+Concrete Autoencoders", ICML 2024, arXiv:2403.00563, as is the indirect parameterisation of
+the logits (``indirect_dim``, ``IndirectLogits``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch import Tensor, nn
 from vqlab.errors import ConfigValueError, check_positive
 from vqlab.functional import generalized_jensen_shannon
 from vqlab.quantizers.annealable import Annealable
+from vqlab.quantizers.indirect import IndirectLogits
 
 
 class ConcreteSelector(Annealable):
@@ -32,6 +34,8 @@ class ConcreteSelector(Annealable):
     seed's code), not Glorot-normal as the paper's Keras code: the annealing, not the
     initialisation, breaks the symmetry. ``probabilities()`` and ``gjs_divergence()`` ignore the
     logit dropout, so the regularizer and the convergence metric are deterministic.
+    ``indirect_dim`` (int) makes the logits ``Psi W^T + b`` (IP-CAE: a learned embedding per
+    selector, one shared linear map) and ``logits`` None; ``selection_logits()`` reads either.
     """
 
     def __init__(
@@ -41,6 +45,7 @@ class ConcreteSelector(Annealable):
         temperature: float = 10.0,
         hard: bool = False,
         logit_dropout: float = 0.0,
+        indirect_dim: int | None = None,
     ) -> None:
         super().__init__(temperature)
         check_positive("num_features", num_features)
@@ -50,25 +55,34 @@ class ConcreteSelector(Annealable):
         self.num_features = num_features
         self.num_selected = num_selected
         self.hard = hard
-        uniform = torch.rand(num_selected, num_features)
-        self.logits = nn.Parameter(uniform / uniform.sum(-1, keepdim=True))  # (k, D)
+        self.indirect = None
+        if indirect_dim is None:
+            uniform = torch.rand(num_selected, num_features)
+            self.logits = nn.Parameter(uniform / uniform.sum(-1, keepdim=True))  # (k, D)
+        else:
+            self.register_parameter("logits", None)
+            self.indirect = IndirectLogits(num_selected, num_features, indirect_dim)
         self.logit_dropout = nn.Dropout(logit_dropout)
+
+    def selection_logits(self) -> Tensor:
+        """``alpha`` (k, D): the free logits, or the indirect ones."""
+        return self.logits if self.indirect is None else self.indirect()
 
     def probabilities(self) -> Tensor:
         """``pi_i = softmax(alpha_i)``, (k, D): the distributions the samples concentrate on."""
-        return self.logits.softmax(-1)
+        return self.selection_logits().softmax(-1)
 
     def selected_features(self) -> Tensor:
         """``argmax_j alpha_ij`` for each selector, (k,) int64 (repeats are possible)."""
-        return self.logits.argmax(-1)
+        return self.selection_logits().argmax(-1)
 
     def gjs_divergence(self) -> Tensor:
         """``sum_i (1/k) KL(pi_i || (1/k) sum_j pi_j)``, a scalar in [0, log k]."""
-        return generalized_jensen_shannon(self.logits.log_softmax(-1))
+        return generalized_jensen_shannon(self.selection_logits().log_softmax(-1))
 
     def selection_matrix(self) -> Tensor:
         """A sample of ``M`` (k, D): Gumbel-softmax at ``temperature`` (torch's RNG)."""
-        logits = self.logit_dropout(self.logits)
+        logits = self.logit_dropout(self.selection_logits())
         return F.gumbel_softmax(logits, tau=self.temperature, hard=self.hard, dim=-1)
 
     def forward(self, x: Tensor) -> Tensor:
