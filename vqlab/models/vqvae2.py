@@ -46,6 +46,15 @@ class TwoLevelOutput:
         return self.top.loss + self.bottom.loss
 
     @property
+    def terms(self) -> dict[str, Tensor]:
+        """Each level's named extra terms (e.g. an entropy regularizer's), as ``top/<name>``."""
+        return {
+            f"{level}/{name}": value
+            for level, output in (("top", self.top), ("bottom", self.bottom))
+            for name, value in output.terms.items()
+        }
+
+    @property
     def counts(self) -> dict[str, Tensor]:
         """Each level's (K,) code histogram, keyed as ``LevelCodeUsage`` reads it."""
         return {"top": self.top.counts, "bottom": self.bottom.counts}
