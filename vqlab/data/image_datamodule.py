@@ -8,11 +8,11 @@ from collections.abc import Iterable
 
 import lightning as L
 import torch
-from lightning.fabric.utilities.distributed import DistributedSamplerWrapper
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, Sampler, SequentialSampler
+from torch.utils.data import DataLoader, Dataset, SequentialSampler
 
 from vqlab.data.device_loader import DeviceBatchLoader
+from vqlab.data.resumable import ResumableDataLoader, ResumableSampler
 from vqlab.data.residency import decode_all, keeps_in_memory, parse_in_memory
 from vqlab.data.sampler import EpochSeededSampler
 from vqlab.data.statistics import intensity_entropy
@@ -45,8 +45,10 @@ class ImageDataModule(L.LightningDataModule):
       ``persistent_workers``.
 
     Training order is an ``EpochSeededSampler`` (depends only on seed and epoch). Under DDP the
-    datamodule shards every split itself with Lightning's ``DistributedSamplerWrapper`` (no
-    reshuffle), so both paths shard alike and Lightning does not replace the sampler.
+    datamodule shards every split itself (``ResumableSampler``, Lightning's
+    ``DistributedSamplerWrapper`` without reshuffling), so both paths shard alike and Lightning
+    does not replace the sampler. Both training loaders save their position within the epoch in
+    the checkpoint, so a run resumed from any step continues with the next batch.
     """
 
     input_shape: tuple[int, int, int]
@@ -102,20 +104,15 @@ class ImageDataModule(L.LightningDataModule):
                 images, labels = decode_all(dataset, self.num_workers)
                 self.tensors[split] = (images.to(self.device), labels.to(self.device))
 
-    def sampler(self, split: str, num_samples: int) -> Sampler[int]:
+    def sampler(self, split: str, num_samples: int) -> ResumableSampler:
         """Seeded shuffling for training, sequential otherwise; this rank's shard under DDP."""
         if split == "train":
-            sampler = EpochSeededSampler(num_samples, self.seed)
+            order = EpochSeededSampler(num_samples, self.seed)
         else:
-            sampler = SequentialSampler(range(num_samples))
-        if self.trainer is None or self.trainer.world_size == 1:
-            return sampler
-        return DistributedSamplerWrapper(
-            sampler,
-            num_replicas=self.trainer.world_size,
-            rank=self.trainer.global_rank,
-            shuffle=False,
-        )
+            order = SequentialSampler(range(num_samples))
+        if self.trainer is None:
+            return ResumableSampler(order)
+        return ResumableSampler(order, self.trainer.world_size, self.trainer.global_rank)
 
     def loader(self, split: str) -> Iterable[Batch]:
         """The split's batches (uint8 images): device-resident when set up so, else a DataLoader."""
@@ -124,13 +121,16 @@ class ImageDataModule(L.LightningDataModule):
             sampler = self.sampler(split, len(images))
             return DeviceBatchLoader((images, labels), self.batch_size, sampler)
         dataset = self.datasets[split]
-        return DataLoader(
+        loader_class = ResumableDataLoader if split == "train" else DataLoader
+        options = {"seed": self.seed} if split == "train" else {}
+        return loader_class(
             dataset,
             batch_size=self.batch_size,
             sampler=self.sampler(split, len(dataset)),
             num_workers=self.num_workers,
             pin_memory=self.pin_memory and self.device.type == "cuda",
             persistent_workers=self.persistent_workers and self.num_workers > 0,
+            **options,
         )
 
     def train_dataloader(self) -> Iterable[Batch]:
