@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from vqlab.data import MNISTDataModule
 from vqlab.data.device_loader import DeviceBatchLoader
+from vqlab.data.resumable import ResumableSampler
 from vqlab.errors import ConfigValueError
 
 
@@ -104,7 +105,8 @@ def test_ddp_ranks_take_disjoint_shards_that_cover_the_split(
 
 def test_device_batch_loader_cuts_the_sampler_order_into_batches() -> None:
     data = torch.arange(10)
-    loader = DeviceBatchLoader((data, -data), batch_size=4, sampler=[3, 1, 4, 0, 9, 2, 6])
+    order = ResumableSampler([3, 1, 4, 0, 9, 2, 6])
+    loader = DeviceBatchLoader((data, -data), batch_size=4, sampler=order)
     batches = list(loader)
     assert len(loader) == len(batches) == 2
     assert batches[0][0].tolist() == [3, 1, 4, 0] and batches[1][1].tolist() == [-9, -2, -6]
