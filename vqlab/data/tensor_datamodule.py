@@ -66,7 +66,9 @@ class TensorDataModule(L.LightningDataModule):
         if split != "train":
             return DataLoader(dataset, **options)
         order = EpochSeededSampler(len(dataset), self.seed)
-        world_size, rank = (self.trainer.world_size, self.trainer.global_rank) if self.trainer else (1, 0)
+        world_size, rank = (
+            (self.trainer.world_size, self.trainer.global_rank) if self.trainer else (1, 0)
+        )
         sampler = ResumableSampler(order, world_size, rank)
         return ResumableDataLoader(dataset, sampler, seed=self.seed, **options)
 

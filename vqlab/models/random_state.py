@@ -23,8 +23,10 @@ def collect_rng_state() -> dict[str, Any]:
     state: dict[str, Any] = {
         "python": random.getstate(),
         # plain python values: a checkpoint loads with ``weights_only=True``
-        "numpy": [value.tolist() if isinstance(value, np.ndarray) else value
-                  for value in np.random.get_state()],
+        "numpy": [
+            value.tolist() if isinstance(value, np.ndarray) else value
+            for value in np.random.get_state()
+        ],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
