@@ -9,6 +9,7 @@ import lightning as L
 import pytest
 import torch
 from fake_datasets import write_mnist
+from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import Tensor, nn
 
 from vqlab.data import MNISTDataModule
@@ -40,21 +41,34 @@ class BatchRecorder(L.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
-def fit_and_record(root: str, in_memory: str, num_workers: int = 0) -> list:
+def fit_and_record(
+    root: str,
+    in_memory: str,
+    num_workers: int = 0,
+    checkpoint_dir: Path | None = None,
+    ckpt_path: Path | None = None,
+) -> list:
+    """Fit two epochs; with ``checkpoint_dir``, save a checkpoint after every step there."""
     datamodule = MNISTDataModule(
         root, batch_size=16, num_workers=num_workers, in_memory=in_memory, seed=7
     )
     model = BatchRecorder()
+    callbacks = []
+    if checkpoint_dir is not None:
+        callbacks = [
+            ModelCheckpoint(checkpoint_dir, "{step}", every_n_train_steps=1, save_top_k=-1)
+        ]
     trainer = L.Trainer(
         max_epochs=2,
         accelerator="cpu",
         logger=False,
-        enable_checkpointing=False,
+        enable_checkpointing=bool(callbacks),
+        callbacks=callbacks,
         enable_progress_bar=False,
         enable_model_summary=False,
         limit_val_batches=0,
     )
-    trainer.fit(model, datamodule=datamodule)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     assert datamodule.is_in_memory == (in_memory == "true")
     return model.seen
 
@@ -68,6 +82,30 @@ def test_device_resident_and_dataloader_paths_give_identical_batches(mnist_root:
     assert x_a.dtype == torch.float32 and x_a.min() >= -1 and x_a.max() <= 1
     # each epoch has its own order (Lightning reached the sampler's set_epoch)
     assert not torch.equal(fast[0][1], fast[4][1])
+
+
+@pytest.mark.parametrize(("in_memory", "num_workers"), [("true", 0), ("false", 1)])
+@pytest.mark.parametrize("cut", [2, 6])  # mid-epoch 0, mid-epoch 1
+def test_resumed_run_continues_with_the_batch_after_the_checkpoint(
+    mnist_root: str, tmp_path: Path, in_memory: str, num_workers: int, cut: int
+) -> None:
+    full = fit_and_record(mnist_root, in_memory, num_workers, checkpoint_dir=tmp_path)
+    rest = fit_and_record(
+        mnist_root, in_memory, num_workers, ckpt_path=tmp_path / f"step={cut}.ckpt"
+    )
+    assert len(rest) == len(full) - cut
+    for (epoch_a, x_a, y_a), (epoch_b, x_b, y_b) in zip(full[cut:], rest, strict=True):
+        assert epoch_a == epoch_b and torch.equal(x_a, x_b) and torch.equal(y_a, y_b)
+
+
+def test_resumable_sampler_skips_the_start_of_this_ranks_shard_once() -> None:
+    order = list(range(10))
+    shards = [list(ResumableSampler(order, num_replicas=2, rank=rank)) for rank in range(2)]
+    assert shards == [[0, 2, 4, 6, 8], [1, 3, 5, 7, 9]]
+    sampler = ResumableSampler(order, num_replicas=2, rank=1)
+    sampler.start = 3
+    assert list(sampler) == [7, 9]
+    assert list(sampler) == shards[1]  # the next epoch starts from the beginning again
 
 
 def test_fast_path_order_depends_only_on_seed_and_epoch(mnist_root: str) -> None:

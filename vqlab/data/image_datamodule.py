@@ -12,8 +12,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, SequentialSampler
 
 from vqlab.data.device_loader import DeviceBatchLoader
-from vqlab.data.resumable import ResumableDataLoader, ResumableSampler
 from vqlab.data.residency import decode_all, keeps_in_memory, parse_in_memory
+from vqlab.data.resumable import ResumableDataLoader, ResumableSampler
 from vqlab.data.sampler import EpochSeededSampler
 from vqlab.data.statistics import intensity_entropy
 from vqlab.errors import check_non_negative, check_positive
