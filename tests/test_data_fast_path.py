@@ -47,10 +47,11 @@ def fit_and_record(
     num_workers: int = 0,
     checkpoint_dir: Path | None = None,
     ckpt_path: Path | None = None,
+    **options: object,
 ) -> list:
     """Fit two epochs; with ``checkpoint_dir``, save a checkpoint after every step there."""
     datamodule = MNISTDataModule(
-        root, batch_size=16, num_workers=num_workers, in_memory=in_memory, seed=7
+        root, batch_size=16, num_workers=num_workers, in_memory=in_memory, seed=7, **options
     )
     model = BatchRecorder()
     callbacks = []
@@ -96,6 +97,33 @@ def test_resumed_run_continues_with_the_batch_after_the_checkpoint(
     assert len(rest) == len(full) - cut
     for (epoch_a, x_a, y_a), (epoch_b, x_b, y_b) in zip(full[cut:], rest, strict=True):
         assert epoch_a == epoch_b and torch.equal(x_a, x_b) and torch.equal(y_a, y_b)
+
+
+def test_random_flips_are_the_same_on_both_paths_and_differ_between_epochs(
+    mnist_root: str,
+) -> None:
+    fast = fit_and_record(mnist_root, "true", random_flip=True, value_range=(0.0, 1.0))
+    slow = fit_and_record(mnist_root, "false", random_flip=True, value_range=(0.0, 1.0))
+    plain = fit_and_record(mnist_root, "true", value_range=(0.0, 1.0))
+    mirrored = []
+    for (_, x_a, y_a), (_, x_b, y_b), (_, x_c, _) in zip(fast, slow, plain, strict=True):
+        assert torch.equal(x_a, x_b) and torch.equal(y_a, y_b)
+        same, flipped = (x_a == x_c).flatten(1).all(1), (x_a == x_c.flip(-1)).flatten(1).all(1)
+        assert (same | flipped).all()  # each image is the original or its mirror
+        mirrored.append(flipped & ~same)
+    per_epoch = [torch.cat(mirrored[:4]), torch.cat(mirrored[4:])]
+    assert 0.25 < float(per_epoch[0].float().mean()) < 0.75
+    assert not torch.equal(per_epoch[0], per_epoch[1])  # a new draw every epoch
+    assert float(x_a.min()) >= 0.0 and float(x_a.max()) <= 1.0
+
+
+def test_value_range_scales_the_images_and_must_be_increasing(mnist_root: str) -> None:
+    datamodule = MNISTDataModule(mnist_root, value_range=[0, 1], in_memory=True)
+    images = torch.tensor([[0, 51, 255]], dtype=torch.uint8)
+    (scaled,) = datamodule.on_after_batch_transfer((images,), 0)
+    torch.testing.assert_close(scaled, torch.tensor([[0.0, 0.2, 1.0]]))
+    with pytest.raises(ConfigValueError, match="value_range"):
+        MNISTDataModule(mnist_root, value_range=[1, 0])
 
 
 def test_resumable_sampler_skips_the_start_of_this_ranks_shard_once() -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import Tensor
 
+from vqlab.data.flip import gather_mirrored
 from vqlab.data.resumable import BatchProgress, ResumableSampler
 
 
@@ -24,14 +25,21 @@ class DeviceBatchLoader:
     sampler and batch size yields the same batches. Lightning calls ``sampler.set_epoch`` at the
     start of every training epoch through the ``sampler`` attribute, as it does for a DataLoader;
     it leaves non-DataLoader iterables alone under DDP, so the sharding is the sampler's.
+    ``mirrored``: the sampler yields indices in ``[0, 2 n)`` (``vqlab.data.flip``); index ``j``
+    is row ``j mod n``, the first tensor (the images) flipped along its last axis when ``j >= n``.
     ``state_dict`` / ``load_state_dict`` save and restore the position within an epoch (see
     ``vqlab.data.resumable``).
     """
 
     def __init__(
-        self, tensors: Sequence[Tensor], batch_size: int, sampler: ResumableSampler
+        self,
+        tensors: Sequence[Tensor],
+        batch_size: int,
+        sampler: ResumableSampler,
+        mirrored: bool = False,
     ) -> None:
         self.tensors = tuple(tensors)
+        self.mirrored = mirrored
         self.batch_size = batch_size
         self.sampler = sampler
         # Lightning reads a DataLoader's batch_sampler wherever it finds a sampler; here the
@@ -46,7 +54,12 @@ class DeviceBatchLoader:
         device = self.tensors[0].device
         order = torch.tensor(list(self.sampler), dtype=torch.long, device=device)
         for rows in order.split(self.batch_size):
-            yield tuple(tensor[rows] for tensor in self.tensors)
+            if not self.mirrored:
+                yield tuple(tensor[rows] for tensor in self.tensors)
+                continue
+            images, *rest = self.tensors
+            num_samples = images.shape[0]
+            yield (gather_mirrored(images, rows), *(tensor[rows % num_samples] for tensor in rest))
 
     def __len__(self) -> int:
         return math.ceil(len(self.sampler) / self.batch_size)

@@ -66,6 +66,14 @@ class HCVQ(VQVAE):
         term = self.hcvq(self.quantizer.codebook, x, quantized)
         return terms | {"loss": terms["loss"] + term, "vq_loss": terms["vq_loss"] + term}
 
+    def setup(self, stage: str) -> None:
+        """Read the inputs' range from the datamodule (for H_x); [-1, 1] without one."""
+        datamodule = self.trainer.datamodule if self._trainer is not None else None
+        value_range = getattr(
+            datamodule, "value_range", (-1.0, 1.0)
+        )  # user datamodules may lack it
+        self.hcvq.entropy_scale.input_range = (float(value_range[0]), float(value_range[1]))
+
     def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         loss = super().training_step(batch, batch_idx)
         state = self.hcvq.last
