@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -23,10 +25,13 @@ class VQVAE(OptimizedModule):
 
     The codebook kind is the quantizer's business (EMA or straight-through): this module has no
     branch on it. Logs ``{stage}/loss``, ``{stage}/recon_mse``, ``{stage}/vq_loss`` every step and,
-    every ``usage_window`` training steps, ``codebook/{perplexity,usage,dead_fraction,entropy}``
+    every ``usage_window`` optimizer steps, ``codebook/{perplexity,usage,dead_fraction,entropy}``
     of the codes used in that window (``val/{...}`` over a whole validation epoch); with several
-    codebooks (grouped, residual) also ``.../{name}_{i}`` for codebook ``i``. The quantizer's
-    named terms (``entropy_loss``) are logged as ``codebook/{name}`` (``val/{name}``).
+    codebooks (grouped, residual) also ``.../{name}_{i}`` for codebook ``i``. Under gradient
+    accumulation the window is logged on the batch that ends its optimizer step only. The open
+    window's histogram is checkpointed summed over ranks and loaded by rank 0 alone, so a run
+    resumed under DDP reports what the uninterrupted one does. The quantizer's named terms
+    (``entropy_loss``) are logged as ``codebook/{name}`` (``val/{name}``).
     ``codebook_lr``: the learning rate of the quantizer's parameters, a parameter group of its
     own (seed lever 10, a slower codebook); ``None``: the optimizer's.
     Batches are tuples whose first element is the input ``x``.
@@ -111,9 +116,37 @@ class VQVAE(OptimizedModule):
 
     def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         loss = self._shared_step(batch, "train")
-        if (self.global_step + 1) % self.hparams.usage_window == 0:
+        if self.ends_optimizer_step(batch_idx) and (
+            (self.global_step + 1) % self.hparams.usage_window == 0
+        ):
             self.log_usage(self.train_usage, "codebook")
         return loss
+
+    def ends_optimizer_step(self, batch_idx: int) -> bool:
+        """Whether the optimizer steps after this training batch (Lightning's accumulation rule:
+        every ``accumulate_grad_batches`` batches and on the last batch of an epoch)."""
+        if self._trainer is None:
+            return True
+        trainer = self.trainer
+        return (batch_idx + 1) % trainer.accumulate_grad_batches == 0 or (
+            batch_idx + 1 == trainer.num_training_batches
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        for key, histogram in self.training_histograms().items():
+            summed = histogram.clone()
+            if dist.is_available() and dist.is_initialized():
+                dist.all_reduce(summed)  # every rank builds the checkpoint: a collective
+            checkpoint["state_dict"][key] = summed
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
+        rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+        state = checkpoint["state_dict"]
+        for key in self.training_histograms():
+            if rank > 0 and key in state:
+                state[key] = torch.zeros_like(state[key])
 
     def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         return self._shared_step(batch, "val")
@@ -130,16 +163,27 @@ class VQVAE(OptimizedModule):
     def on_test_epoch_end(self) -> None:
         self.log_usage(self.val_usage, "test")
 
-    def log_usage(self, usage: CodeUsage, prefix: str) -> None:
-        """Log the window's codebook statistics under ``prefix/`` and start a new window."""
+    def usage_statistics(self, usage: CodeUsage) -> dict[str, Tensor]:
+        """The window's statistics summed over ranks; with several codebooks also per codebook."""
         with usage.sync_context():  # the histogram summed over ranks, as ``compute`` sees it
             histogram = usage.histogram.clone()
-        statistics = histogram_statistics(histogram)
-        metrics = {f"{prefix}/{name}": value for name, value in statistics.items()}
+        metrics = histogram_statistics(histogram)
         sizes = self.quantizer.codebook_sizes
         if len(sizes) > 1:
             for part, part_histogram in enumerate(histogram.split(sizes)):
                 statistics = histogram_statistics(part_histogram)
-                metrics |= {f"{prefix}/{name}_{part}": value for name, value in statistics.items()}
-        self.log_dict(metrics)
+                metrics |= {f"{name}_{part}": value for name, value in statistics.items()}
+        return metrics
+
+    def log_usage(self, usage: CodeUsage, prefix: str) -> None:
+        """Log the window's codebook statistics under ``prefix/`` and start a new window."""
+        self.log_dict({f"{prefix}/{name}": v for name, v in self.usage_statistics(usage).items()})
         usage.reset()
+
+    def training_histograms(self) -> dict[str, Tensor]:
+        """State-dict key -> histogram of every training usage window (one, or one per level)."""
+        return {
+            ".".join(filter(None, ("train_usage", name, "histogram"))): usage.histogram
+            for name, usage in self.train_usage.named_modules()
+            if isinstance(usage, CodeUsage)
+        }

@@ -117,6 +117,10 @@ class VQVAE2(VQVAE):
         terms = super().losses(x, x_hat, quantized)
         return terms | {"top/vq_loss": quantized.top.loss, "bottom/vq_loss": quantized.bottom.loss}
 
+    def usage_statistics(self, usage: LevelCodeUsage) -> dict[str, Tensor]:  # type: ignore[override]
+        """Each level's statistics, summed over ranks, as ``{level}/{name}``."""
+        return usage.compute()
+
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Code indices ``(top (b, h_t, w_t), bottom (b, h_b, w_b))``; no codebook update."""
         features, h_top = self.encoder.encode_top(x)

@@ -21,7 +21,8 @@ and every ``period`` training steps sets, without gradient, and resets the accum
   code-usage histogram, H_x = entropy of the batch's 256-level pixel-intensity histogram (the
   statistic of the image datamodules' ``input_entropy()``, here per batch).
 
-Inputs are vqlab images in [-1, 1] and are mapped to [0, 1] first (the reference reads [0, 1]).
+Inputs are vqlab images in ``input_range`` ([-1, 1] by default, the datamodule's ``value_range``)
+and are mapped to [0, 1] first (the reference reads [0, 1]).
 Deviation: a period in which every H_q was 0 keeps the previous ``s`` (the reference: 0 / 0).
 Deviation: ``usage`` measures H_x per batch, like the reference's H_x, not once per dataset, so the
 scale does not depend on how a datamodule exposes its statistics.
@@ -88,20 +89,25 @@ class EntropyScale(nn.Module):
         self.register_buffer("entropy_x_sum", torch.zeros((), dtype=torch.float64))
         self.register_buffer("accumulated", torch.zeros((), dtype=torch.float64))
         self.register_buffer("scale", torch.zeros(()))
+        # the range of the inputs x, mapped to [0, 1] for H_x; the model sets it from the
+        # datamodule's ``value_range`` (vqlab's default [-1, 1])
+        self.input_range: tuple[float, float] = (-1.0, 1.0)
 
     def entropies(self, x: Tensor, z_q: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
-        """``(H_q, H_x)`` of one batch: x (b, ...) in [-1, 1], z_q (..., d), counts (K,).
+        """``(H_q, H_x)`` of one batch: x (b, ...) in ``input_range``, z_q (..., d), counts (K,).
 
         ``reference`` reads z_q only through its coordinate sums ``z_q.sum(-1)``, so z_q may be
         given already summed, as (..., 1).
         """
         x = x.detach().float()
+        low, high = self.input_range
         if self.definition == "reference":
-            # the row sums of (x + 1) / 2 as (row sum of x + width) / 2: one pass over the batch
-            # instead of three (equal up to float32 rounding)
-            x01_sums = (x.sum(-1, keepdim=True) + x.shape[-1]) / 2.0  # (b, ..., 1)
+            # the row sums of (x - low) / (high - low) as (row sum of x - width low) / (high - low):
+            # one pass over the batch instead of three (equal up to float32 rounding)
+            x01_sums = (x.sum(-1, keepdim=True) - x.shape[-1] * low) / (high - low)  # (b, ..., 1)
             return reference_entropy(z_q.detach().float()), reference_entropy(x01_sums)
-        return entropy(counts / counts.sum().clamp_min(1.0)), intensity_entropy((x + 1.0) / 2.0)
+        x01 = (x - low) / (high - low)
+        return entropy(counts / counts.sum().clamp_min(1.0)), intensity_entropy(x01)
 
     @torch.no_grad()
     def update(self, x: Tensor, z_q: Tensor, counts: Tensor) -> Tensor:
