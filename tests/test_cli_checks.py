@@ -77,7 +77,7 @@ def test_valid_overrides_pass_the_checks(arguments) -> None:
 
 def test_a_gpu_trainer_without_a_gpu_says_use_trainer_cpu(monkeypatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(DeviceNotFoundError, match="no GPU found.*use trainer=cpu"):
+    with pytest.raises(DeviceNotFoundError, match=r"no GPU found.*use trainer=cpu"):
         preflight(["trainer=gpu"], CONF_DIR)
 
 
@@ -90,7 +90,7 @@ def test_a_codebook_too_large_for_the_device_is_warned_about(capsys) -> None:
 
 
 def test_a_mistyped_group_option_names_the_closest_option() -> None:
-    with pytest.raises(UnknownConfigOptionError, match="did you mean model=vqvae_ste?"):
+    with pytest.raises(UnknownConfigOptionError, match=r"did you mean model=vqvae_ste\?"):
         check_group_options(["model=vqvae_stee"], CONF_DIR)
 
 
