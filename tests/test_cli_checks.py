@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 from conftest import CONF_DIR
+from torch.utils.data import Dataset, Subset, TensorDataset
 
 from vqlab.cli_errors import check_group_options, one_line_errors
+from vqlab.data.image_datamodule import ImageDataModule
 from vqlab.errors import (
     ConfigError,
     ConfigValueError,
@@ -114,3 +116,18 @@ def test_debug_variables_show_the_traceback_of_vqlab_errors_too(monkeypatch, var
     monkeypatch.setenv(variable, "1")
     with pytest.raises(ConfigError), one_line_errors():
         raise ConfigError("a user error")
+
+
+class EmptyValidation(ImageDataModule):
+    """Two training images and no validation image, like a partition file with train rows only."""
+
+    input_shape = (1, 8, 8)
+
+    def build_splits(self) -> dict[str, Dataset]:
+        images = TensorDataset(torch.zeros(2, 1, 8, 8, dtype=torch.uint8), torch.zeros(2))
+        return {"train": images, "val": Subset(images, []), "test": images}
+
+
+def test_an_empty_split_is_named_in_a_one_line_error() -> None:
+    with pytest.raises(EmptySplitError, match="the val split of EmptyValidation holds no image"):
+        EmptyValidation(in_memory="true").setup("fit")
