@@ -1,7 +1,7 @@
 """A persistence pairing kept across training steps and refreshed every few steps.
 
 The pairing of a codebook changes slowly while training, but computing it (giotto-ph) is the whole
-cost of the HC-VQ term (DESIGN.md, "Cost"). :class:`ReusablePairing` keeps the last pairing,
+cost of the HC-VQ term (docs/hcvq.md, section 7). :class:`ReusablePairing` keeps the last pairing,
 re-evaluates it on the current points every step (one gather, microseconds) and refreshes it every
 ``pairing_every`` training steps.
 
