@@ -154,7 +154,9 @@ def test_two_process_ddp_training_on_cpu_shards_the_data(
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "MEMBER: 2/2" in result.stderr + result.stdout
+    logs = "".join(path.read_text() for path in run_dir.glob("*.log"))  # one per process
+    assert "MEMBER: 2/2" in logs
+    assert "sync_dist" not in logs + result.stderr + result.stdout  # val/*, test/* logged synced
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
     assert checkpoint["global_step"] == steps_per_epoch  # each rank saw only its shard
     (metrics_file,) = run_dir.glob("csv/version_*/metrics.csv")

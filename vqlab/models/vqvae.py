@@ -104,5 +104,10 @@ class VQVAE(OptimizedModule):
 
     def log_usage(self, usage: CodeUsage, prefix: str) -> None:
         """Log the window's codebook statistics under ``prefix/`` and start a new window."""
-        self.log_dict({f"{prefix}/{name}": value for name, value in usage.compute().items()})
+        # the histogram is already summed across ranks; sync_dist at epoch level only silences
+        # Lightning's DDP warning (averaging equal values), per training step it would cost a sync
+        self.log_dict(
+            {f"{prefix}/{name}": value for name, value in usage.compute().items()},
+            sync_dist=prefix != "codebook",
+        )
         usage.reset()
