@@ -78,3 +78,8 @@ class DatasetNotFoundError(VqlabError, FileNotFoundError):
     The message is one line: what was looked for where, the layouts accepted, and the fix
     (``data.root=...``, or ``data.download=true`` where the dataset can be downloaded).
     """
+
+
+class ConfigCombinationError(ConfigError):
+    """Two parts of a config that each make sense do not go together (e.g. a codebook callback
+    on a model without a codebook); the message names both and the fix."""

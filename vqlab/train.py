@@ -50,7 +50,8 @@ def build(cfg: DictConfig) -> Run:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
-    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
+    # a node set to null (`callbacks.respawn=null`, or by a config) switches that callback off
+    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
     callbacks += console_callbacks(cfg.trainer, callbacks)
     loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

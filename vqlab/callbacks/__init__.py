@@ -3,13 +3,17 @@
 from vqlab.callbacks.convergence import StopOnConvergence
 from vqlab.callbacks.finite_loss import FiniteLossGuard
 from vqlab.callbacks.homology import HomologyRegularization
+from vqlab.callbacks.kmeans_init import KMeansInit
 from vqlab.callbacks.recon_images import ReconstructionGrid
+from vqlab.callbacks.respawn import DeadCodeRespawn
 from vqlab.callbacks.selection_images import SelectedPixelsGrid
 from vqlab.callbacks.temperature import TemperatureAnnealing
 
 __all__ = [
+    "DeadCodeRespawn",
     "FiniteLossGuard",
     "HomologyRegularization",
+    "KMeansInit",
     "ReconstructionGrid",
     "SelectedPixelsGrid",
     "StopOnConvergence",
