@@ -8,16 +8,19 @@ import torch
 from conftest import CONF_DIR
 from torch.utils.data import Dataset, Subset, TensorDataset
 
-from vqlab.cli_errors import check_group_options, one_line_errors
+from vqlab.cli_errors import check_group_options, describe, one_line_errors
 from vqlab.data.image_datamodule import ImageDataModule
+from vqlab.data.image_folder import ImageFolderDataModule
 from vqlab.errors import (
     ConfigError,
     ConfigValueError,
+    DatasetNotFoundError,
     DeviceNotFoundError,
     EmptySplitError,
     UnknownConfigKeyError,
     UnknownConfigOptionError,
 )
+from vqlab.nets.conv import check_image_shape
 from vqlab.preflight import preflight
 
 
@@ -131,3 +134,17 @@ class EmptyValidation(ImageDataModule):
 def test_an_empty_split_is_named_in_a_one_line_error() -> None:
     with pytest.raises(EmptySplitError, match="the val split of EmptyValidation holds no image"):
         EmptyValidation(in_memory="true").setup("fit")
+
+
+def test_a_missing_image_folder_names_the_data_path_key(tmp_path) -> None:
+    with pytest.raises(DatasetNotFoundError) as raised:
+        ImageFolderDataModule(path=str(tmp_path / "nowhere"))
+    assert "data.path=<folder>" in str(raised.value) and "data.root" not in str(raised.value)
+
+
+def test_vectors_into_a_conv_model_get_a_readable_fix() -> None:
+    with pytest.raises(ConfigValueError) as raised:
+        check_image_shape([64], num_downsamplings=1)
+    line = describe(raised.value)
+    assert line.endswith(": vectors need MLP nets: model=vqvae_mlp")
+    assert "<value" not in line
