@@ -8,7 +8,6 @@ Before Hydra creates a run directory, the overrides and the composed config are 
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,6 @@ from vqlab.run_dir import check_fresh_output_dir, discard, is_rank_zero, resume_
 
 register_resolvers()
 CONFIG_DIR = config_dir()
-log = logging.getLogger("vqlab")
 
 
 @dataclass
@@ -96,7 +94,8 @@ def main(cfg: DictConfig) -> float | None:
     quiet_console()
     hydra_config = HydraConfig.get()
     output_dir = Path(hydra_config.runtime.output_dir)
-    log_run_header(cfg, list(hydra_config.overrides.task), output_dir)
+    if is_rank_zero():  # DDP workers share the console
+        log_run_header(cfg, list(hydra_config.overrides.task), output_dir)
     with one_line_errors():
         metrics = train(cfg, output_dir)
     value = metrics.get(cfg.optimized_metric)
