@@ -43,6 +43,9 @@ class EncoderQuantizer(nn.Module):
     def device(self) -> torch.device:
         return self.encoder.weight.device
 
+    def _apply_batch_transfer_handler(self, batch: tuple[torch.Tensor, ...]):
+        return batch
+
     def forward(self, x: torch.Tensor):
         return self.quantizer(self.encoder(x))
 

@@ -23,6 +23,10 @@ class TinyAutoencoder(nn.Module):
     def device(self) -> torch.device:
         return self.encoder.weight.device
 
+    def _apply_batch_transfer_handler(self, batch: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        """What a LightningModule does to a batch before its step: here, only the move."""
+        return tuple(tensor.to(self.device) for tensor in batch)
+
     def forward(self, x: Tensor):
         out = self.quantizer(self.encoder(x))
         return self.decoder(out.quantized), out

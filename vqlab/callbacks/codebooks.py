@@ -24,8 +24,11 @@ def codebook_quantizers(model: nn.Module) -> dict[str, VectorQuantizer]:
 
 
 def metric_prefix(name: str, names: list[str]) -> str:
-    """``codebook/`` for a model's only codebook, ``codebook/<path>/`` when there are several."""
-    return "codebook/" if len(names) == 1 else f"codebook/{name.replace('.', '/')}/"
+    """``codebook/`` for a model's only codebook, ``codebook/<path>/`` when there are several,
+    the path without a trailing ``_quantizer`` (``top_quantizer`` -> ``codebook/top/``)."""
+    if len(names) == 1:
+        return "codebook/"
+    return f"codebook/{name.removesuffix('_quantizer').replace('.', '/')}/"
 
 
 def require_codebooks(

@@ -73,7 +73,7 @@ class KMeansInit(L.Callback):
             self.done = True
             return
         pending = codebook_quantizers(pl_module)
-        batches = self._batches(trainer)
+        batches = self._batches(trainer, pl_module)
         generator = torch.Generator().manual_seed(self.seed)
         was_training = pl_module.training
         pl_module.eval()
@@ -86,15 +86,21 @@ class KMeansInit(L.Callback):
             pl_module.train(was_training)
         self.done = True
 
-    def _batches(self, trainer: L.Trainer) -> list[Tensor]:
-        """This rank's share of the first ``num_batches`` x world-size training batches."""
+    def _batches(self, trainer: L.Trainer, pl_module: L.LightningModule) -> list[Tensor]:
+        """This rank's share of the first ``num_batches`` x world-size training batches, on the
+        device and through the data hooks (``on_after_batch_transfer``: e.g. uint8 -> float
+        images), as the training step sees them."""
         datamodule = trainer.datamodule
         loader = (
             datamodule.train_dataloader() if datamodule is not None else trainer.train_dataloader
         )
         world, own = trainer.world_size, trainer.global_rank
         first = itertools.islice(loader, self.num_batches * world)
-        return [batch[0] for index, batch in enumerate(first) if index % world == own]
+        return [
+            pl_module._apply_batch_transfer_handler(batch)[0]
+            for index, batch in enumerate(first)
+            if index % world == own
+        ]
 
     @torch.no_grad()
     def _collect(
@@ -116,7 +122,7 @@ class KMeansInit(L.Callback):
         handles = [q.register_forward_pre_hook(recorder(n)) for n, q in quantizers.items()]
         try:
             for x in batches:
-                model(x.to(model.device))
+                model(x)
         finally:
             for handle in handles:
                 handle.remove()

@@ -2,6 +2,7 @@
 
 from vqlab.data.celeba import CelebADataModule
 from vqlab.data.digits import DigitsDataModule
+from vqlab.data.gaussian_subspace import GaussianSubspaceDataModule
 from vqlab.data.image_datamodule import ImageDataModule
 from vqlab.data.image_folder import ImageFolderDataModule
 from vqlab.data.lowrank import LowRankDataModule
@@ -17,6 +18,7 @@ __all__ = [
     "CelebADataModule",
     "DigitsDataModule",
     "FashionMNISTDataModule",
+    "GaussianSubspaceDataModule",
     "ImageDataModule",
     "ImageFolderDataModule",
     "LowRankDataModule",

@@ -2,6 +2,8 @@
 
 from vqlab.models.cae import ConcreteAutoencoder
 from vqlab.models.hcvq import HCVQ
+from vqlab.models.linear_vq import LinearVQ
 from vqlab.models.vqvae import VQVAE
+from vqlab.models.vqvae2 import VQVAE2
 
-__all__ = ["HCVQ", "VQVAE", "ConcreteAutoencoder"]
+__all__ = ["HCVQ", "VQVAE", "VQVAE2", "ConcreteAutoencoder", "LinearVQ"]

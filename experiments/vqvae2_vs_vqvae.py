@@ -1,0 +1,144 @@
+"""Does the two-level VQ-VAE-2 use more codes than a single-level VQ-VAE with as many codes?
+
+Run from the repository root (~15 minutes on 2 loaded CPU cores):
+
+    PYTHONPATH=. python experiments/vqvae2_vs_vqvae.py --seeds 0 1 2 --steps 700
+
+Embedded 8x8 digits, EMA codebooks, Adam 2e-3, batch 64, ``--steps`` training steps, no
+validation, the configs' defaults otherwise:
+
+- ``model=vqvae_ema``: one 4x4 grid, K = 128 (16 codes x 7 bits = 112 bits per image);
+- ``model=vqvae2``: a 4x4 bottom grid (K = 64) conditioned on a 2x2 top grid (K = 64):
+  the same 128 codes in total (16 x 6 + 4 x 6 = 120 bits per image).
+
+Each variant runs without callbacks (``--callbacks none``) and/or with the codebook callbacks of
+``callbacks=default`` (``--callbacks default``: k-means init, dead-code respawn). Reported on the
+test split: reconstruction MSE and, per level, the perplexity and the number of codes used; mean ±
+std over seeds. One thread per process: on a shared machine, two OpenMP threads run many times
+slower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from vqlab.functional import entropy
+from vqlab.models import VQVAE2
+from vqlab.models.vqvae2 import TwoLevelOutput
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+MODELS = {"VQ-VAE, K = 128": "vqvae_ema", "VQ-VAE-2, K = 64 + 64": "vqvae2"}
+
+
+def level_quantizers(model: L.LightningModule) -> dict[str, torch.nn.Module]:
+    """The model's codebook quantizers by level name."""
+    if isinstance(model, VQVAE2):
+        return {"top": model.top_quantizer, "bottom": model.bottom_quantizer}
+    return {"single": model.quantizer}
+
+
+def evaluate(model: L.LightningModule, datamodule: L.LightningDataModule) -> dict[str, float]:
+    """Test-split reconstruction MSE, and each level's perplexity and number of codes used."""
+    model.eval()
+    quantizers = level_quantizers(model)
+    counts = {name: torch.zeros(q.codebook_size) for name, q in quantizers.items()}
+    squared_error, values = 0.0, 0
+    with torch.no_grad():
+        for x, *_ in datamodule.test_dataloader():
+            x_hat, quantized = model(x)
+            level_counts = quantized.counts
+            if not isinstance(quantized, TwoLevelOutput):
+                level_counts = {"single": level_counts}
+            for name, histogram in level_counts.items():
+                counts[name] += histogram
+            squared_error += float((x_hat - x).pow(2).sum())
+            values += x.numel()
+    result = {"recon MSE": squared_error / values}
+    for name, histogram in counts.items():
+        result[f"{name} perplexity"] = float(entropy(histogram / histogram.sum()).exp())
+        result[f"{name} codes used"] = float((histogram > 0).sum())
+    result["codes used (all levels)"] = sum(float((h > 0).sum()) for h in counts.values())
+    return result
+
+
+def run(model_name: str, seed: int, steps: int, callbacks: str) -> dict[str, float]:
+    """Train one model for ``steps`` steps; return its test-split metrics."""
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        config = compose(
+            "train",
+            overrides=[f"model={model_name}", f"seed={seed}", f"callbacks={callbacks}"],
+        )
+    L.seed_everything(seed, workers=True)
+    datamodule = instantiate(config.data)
+    model = instantiate(config.model)
+    # the codebook callbacks only: no checkpoints, grids or validation in this measurement
+    codebook_callbacks = [
+        instantiate(node)
+        for name, node in (config.get("callbacks") or {}).items()
+        if name not in ("model_checkpoint", "finite_loss", "reconstruction_grid")
+    ]
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=steps,
+        logger=False,
+        callbacks=codebook_callbacks,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+    )
+    start = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule)
+    seconds = time.perf_counter() - start
+    return evaluate(model, datamodule) | {
+        "parameters": float(sum(p.numel() for p in model.parameters())),
+        "train seconds": seconds,
+    }
+
+
+def summary(results: list[dict[str, float]]) -> dict[str, str]:
+    """``mean ± std`` of every metric over seeds."""
+    cells = {}
+    for metric in results[0]:
+        values = [r[metric] for r in results]
+        spread = statistics.stdev(values) if len(values) > 1 else 0.0
+        cells[metric] = f"{statistics.mean(values):.4g} ± {spread:.2g}"
+    return cells
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=700)
+    # none: no callbacks; default: its codebook callbacks (k-means init, dead-code respawn) only
+    parser.add_argument("--callbacks", nargs="+", default=["none"], choices=["none", "default"])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    for callbacks in args.callbacks:
+        for label, model_name in MODELS.items():
+            results = []
+            for seed in args.seeds:
+                results.append(run(model_name, seed, args.steps, callbacks))
+                print(f"{label}, callbacks={callbacks}, seed {seed}: {results[-1]}", flush=True)
+            cells = summary(results)
+            print(
+                f"| {label} | callbacks={callbacks} | "
+                + " | ".join(f"{metric}: {cell}" for metric, cell in cells.items())
+                + " |",
+                flush=True,
+            )
+    print(f"load average after: {os.getloadavg()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""The hierarchical VQ-VAE-2: a coarse top code and a fine bottom code conditioned on it.
+
+Razavi et al., "Generating Diverse High-Fidelity Images with VQ-VAE-2", 2019, arXiv:1906.00446,
+Sec. 3.1, Algorithm 1 (the nets are ``vqlab.nets.TwoLevelConvEncoder`` / ``...Decoder``)::
+
+    h_top = E_top(x),              e_top = Q_top(h_top)
+    h_bottom = E_bottom(x, e_top), e_bottom = Q_bottom(h_bottom)
+    x_hat = D(e_top, e_bottom)
+    L = ||x - x_hat||^2 + loss(Q_top) + loss(Q_bottom)
+
+Each level's quantizer is any ``VectorQuantizer`` with its own codebook size (the paper: EMA
+codebooks, beta = 0.25). Both are plain child modules, so callbacks that act on every
+``VectorQuantizer`` of a model (k-means init, dead-code respawn) serve both levels. The top
+level's gradient reaches the top encoder twice: through the decoder and through the bottom
+encoder, which sees the decoded ``e_top`` (straight-through at both quantizers).
+
+Scope: this is the paper's stage 1 (Sec. 3.1, the two-level autoencoder). Its stage 2 (Sec. 3.2,
+autoregressive PixelCNN priors over the top and bottom codes, for sampling) is not built; the
+codes for such a prior come from ``encode``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor
+
+from vqlab.errors import check_positive
+from vqlab.level_usage import LevelCodeUsage
+from vqlab.models.optimized import OptimizedModule
+from vqlab.models.vqvae import VQVAE, OptimizerFactory, SchedulerFactory
+from vqlab.nets.hierarchical import TwoLevelConvDecoder, TwoLevelConvEncoder
+from vqlab.quantizers import QuantizerOutput, VectorQuantizer
+
+
+@dataclass
+class TwoLevelOutput:
+    """Both levels' ``QuantizerOutput``; ``loss`` and ``counts`` read as VQVAE reads one level's."""
+
+    top: QuantizerOutput
+    bottom: QuantizerOutput
+
+    @property
+    def loss(self) -> Tensor:
+        """Sum of both levels' (already weighted) quantizer losses."""
+        return self.top.loss + self.bottom.loss
+
+    @property
+    def counts(self) -> dict[str, Tensor]:
+        """Each level's (K,) code histogram, keyed as ``LevelCodeUsage`` reads it."""
+        return {"top": self.top.counts, "bottom": self.bottom.counts}
+
+
+class VQVAE2(VQVAE):
+    """VQ-VAE with two codebook levels; training steps, logging and usage windows are VQVAE's.
+
+    Logs, besides VQVAE's ``{stage}/{loss,recon_mse,vq_loss}``, ``{stage}/{top,bottom}/vq_loss``
+    and ``codebook/{top,bottom}/{perplexity,usage,dead_fraction,entropy}`` every
+    ``usage_window`` training steps (``val/{top,bottom}/...`` over a validation epoch), summed
+    across DDP ranks. ``encode(x) -> (top_indices, bottom_indices)``; ``decode`` inverts it.
+    """
+
+    module_arguments = (
+        *OptimizedModule.module_arguments,
+        "encoder",
+        "top_quantizer",
+        "bottom_quantizer",
+        "decoder",
+    )
+
+    def __init__(
+        self,
+        encoder: TwoLevelConvEncoder,
+        top_quantizer: VectorQuantizer,
+        bottom_quantizer: VectorQuantizer,
+        decoder: TwoLevelConvDecoder,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        scheduler_interval: str = "epoch",
+        usage_window: int = 50,
+    ) -> None:
+        # VQVAE's constructor sets up one codebook's usage windows; everything VQVAE does after
+        # construction reads them through ``counts`` / ``update`` / ``compute`` and serves both
+        OptimizedModule.__init__(self, optimizer, scheduler, scheduler_interval)
+        check_positive("usage_window", usage_window)
+        # named: Lightning collects constructor arguments only along zero-argument super() calls
+        self.save_hyperparameters(
+            {"scheduler_interval": scheduler_interval, "usage_window": usage_window}
+        )
+        self.encoder = encoder
+        self.top_quantizer = top_quantizer
+        self.bottom_quantizer = bottom_quantizer
+        self.decoder = decoder
+        sizes = {"top": top_quantizer.codebook_size, "bottom": bottom_quantizer.codebook_size}
+        self.train_usage = LevelCodeUsage(sizes)
+        self.val_usage = LevelCodeUsage(sizes)
+        self.train_usage.persistent(True)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, TwoLevelOutput]:
+        """Reconstruction ``x_hat`` and both levels' quantizer outputs for a batch ``x``."""
+        features, h_top = self.encoder.encode_top(x)
+        top = self.top_quantizer(h_top)
+        bottom = self.bottom_quantizer(self.encoder.encode_bottom(features, top.quantized))
+        return self.decoder(bottom.quantized, top.quantized), TwoLevelOutput(top, bottom)
+
+    def losses(self, x: Tensor, x_hat: Tensor, quantized: TwoLevelOutput) -> dict[str, Tensor]:
+        """VQVAE's terms (``vq_loss`` = both levels) and each level's quantizer loss."""
+        terms = super().losses(x, x_hat, quantized)
+        return terms | {"top/vq_loss": quantized.top.loss, "bottom/vq_loss": quantized.bottom.loss}
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Code indices ``(top (b, h_t, w_t), bottom (b, h_b, w_b))``; no codebook update."""
+        features, h_top = self.encoder.encode_top(x)
+        top_indices = self.top_quantizer.encode(h_top)
+        e_top = self.top_quantizer.decode(top_indices)
+        return top_indices, self.bottom_quantizer.encode(
+            self.encoder.encode_bottom(features, e_top)
+        )
+
+    def decode(self, top_indices: Tensor, bottom_indices: Tensor) -> Tensor:
+        """``x_hat = D(e_top, e_bottom)`` from both levels' code indices."""
+        e_top = self.top_quantizer.decode(top_indices)
+        return self.decoder(self.bottom_quantizer.decode(bottom_indices), e_top)
