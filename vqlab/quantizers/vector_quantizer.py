@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vqlab.errors import check_non_negative, check_positive
+from vqlab.errors import ConfigError, check_non_negative, check_positive
 from vqlab.functional import code_histogram, nearest_code, straight_through
 from vqlab.quantizers.output import QuantizerOutput
 
@@ -38,7 +38,7 @@ class VectorQuantizer(nn.Module):
     def encode(self, z_e: Tensor) -> Tensor:
         """Indices of the nearest codes. z_e: (..., d) -> (...,) int64."""
         if z_e.shape[-1] != self.dim:
-            raise ValueError(
+            raise ConfigError(  # a model config whose encoder and quantizer sizes disagree
                 f"quantizer expects vectors of size dim={self.dim} in the last axis, got shape "
                 f"{tuple(z_e.shape)}: make the encoder's output channels equal the quantizer's dim"
             )

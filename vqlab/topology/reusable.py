@@ -47,6 +47,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from vqlab.errors import ConfigValueError
 from vqlab.topology.pairing import Pairing, pairing_arrays, pairing_stability
 
 _PAIRING = "pairing."
@@ -66,7 +67,7 @@ class ReusablePairing:
         self, pairing_every: int = 10, asynchronous: bool = False, start_method: str = "spawn"
     ) -> None:
         if pairing_every < 1:
-            raise ValueError(f"pairing_every must be >= 1, got {pairing_every}")
+            raise ConfigValueError("pairing_every", ">= 1", pairing_every)
         self.pairing_every = pairing_every
         self.asynchronous = asynchronous
         self.start_method = start_method
