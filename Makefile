@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: install train test lint format bench clean
+.PHONY: install train test lint format bench wheel clean
 
 install: $(VENV)/.installed
 
@@ -32,5 +32,8 @@ format: install
 bench: install  ## quantizer speed against vector-quantize-pytorch and the bare floor
 	$(PYTHON) -m experiments.bench_quantizer
 
+wheel: install  ## dist/vqlab-*.whl, configs included (conf/ ships as vqlab/conf)
+	$(PYTHON) -m pip wheel --no-deps --no-build-isolation --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) logs .pytest_cache .ruff_cache
+	rm -rf $(VENV) logs .pytest_cache .ruff_cache build dist

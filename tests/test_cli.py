@@ -35,12 +35,16 @@ def assert_one_line_error(result, *fragments: str) -> None:
         ("model.quantizer.codebook_size=0", ("model.quantizer.codebook_size must be > 0",)),
         ("model.quantizer.beta=-1", ("model.quantizer.beta must be >= 0",)),
         ("data.batch_size=0", ("data.batch_size must be > 0",)),
+        (
+            "model.quantizer.codebok_size=64",
+            ("did you mean `model.quantizer.codebook_size`?",),
+        ),
     ],
 )
 def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path: Path, override, fragments) -> None:
     result = run_cli([override, *FAST, f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path)
     assert_one_line_error(result, *fragments)
-    assert not (tmp_path / "run" / "checkpoints").exists()
+    assert not (tmp_path / "run").exists()  # a run that never trained leaves no directory
 
 
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
@@ -81,9 +85,14 @@ def test_a_run_never_writes_into_an_existing_run_directory(tmp_path: Path) -> No
     assert after == before  # config, checkpoints and logs untouched
 
 
-def test_help_lists_the_config_groups(tmp_path: Path) -> None:
+def test_help_starts_with_usage_and_examples_and_lists_the_config_groups(tmp_path: Path) -> None:
     result = run_cli(["--help"], cwd=tmp_path)
     assert result.returncode == 0
+    assert result.stdout.startswith("vqlab: ")
+    assert "Usage: python -m vqlab.train" in result.stdout.splitlines()[2]
+    examples = [line for line in result.stdout.splitlines() if line.startswith("  python -m")]
+    assert len(examples) == 5
+    assert "powered by Hydra" not in result.stdout
     for group in ("model: ", "data: ", "trainer: ", "logger: ", "callbacks: ", "experiment: "):
         assert group in result.stdout
     assert "vqvae_ema" in result.stdout and "vqvae_ste" in result.stdout
@@ -146,7 +155,9 @@ def test_two_process_ddp_training_on_cpu_shards_the_data(
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "MEMBER: 2/2" in result.stderr + result.stdout
+    logs = "".join(path.read_text() for path in run_dir.glob("*.log"))  # one per process
+    assert "MEMBER: 2/2" in logs
+    assert "sync_dist" not in logs + result.stderr + result.stdout  # val/*, test/* logged synced
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
     assert checkpoint["global_step"] == steps_per_epoch  # each rank saw only its shard
     (metrics_file,) = run_dir.glob("csv/version_*/metrics.csv")

@@ -1,7 +1,14 @@
-"""Turn the errors a user can fix into one line on stderr and a non-zero exit, not a traceback."""
+"""Turn the errors a user can fix into one line on stderr and a non-zero exit, not a traceback.
+
+Only vqlab's own anticipated input errors (``vqlab.errors.VqlabError`` and its subclasses, also
+when raised inside ``hydra.utils.instantiate``) become one line. Anything else is a bug and keeps
+its traceback; ``HYDRA_FULL_ERROR=1`` or ``VQLAB_DEBUG=1`` shows the full traceback of every error.
+"""
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -10,17 +17,16 @@ from pathlib import Path
 
 from hydra.errors import InstantiationException
 
-from vqlab.errors import ConfigCombinationError, ConfigValueError, NonFiniteLossError
+from vqlab.errors import ConfigValueError, UnknownConfigOptionError, VqlabError
 
-USER_ERRORS = (
-    ConfigValueError,
-    ConfigCombinationError,
-    NonFiniteLossError,
-    FileNotFoundError,
-    FileExistsError,
-    ImportError,
-    ValueError,
-)
+__all__ = ["USER_ERRORS", "UnknownConfigOptionError", "check_group_options", "one_line_errors"]
+USER_ERRORS = (VqlabError,)
+DEBUG_VARIABLES = ("HYDRA_FULL_ERROR", "VQLAB_DEBUG")
+
+
+def debugging() -> bool:
+    """Whether the user asked for full tracebacks (``HYDRA_FULL_ERROR=1`` or ``VQLAB_DEBUG=1``)."""
+    return any(os.environ.get(name, "") not in ("", "0") for name in DEBUG_VARIABLES)
 
 
 def describe(error: BaseException) -> str:
@@ -32,48 +38,47 @@ def describe(error: BaseException) -> str:
         error = error.__cause__ or error
     if isinstance(error, ConfigValueError):
         key = f"{full_key}.{error.argument}" if full_key else error.argument
-        return (
-            f"{key} must be {error.requirement}, got {error.value!r}: "
-            f"override it, e.g. `{key}=<value {error.requirement}>`"
-        )
+        # a requirement may carry its own fix after a semicolon: "(c, h, w); use an MLP model"
+        requirement, _, fix = (part.strip() for part in error.requirement.partition(";"))
+        fix = fix or f"override it, e.g. `{key}=<value {requirement}>`"
+        return f"{key} must be {requirement}, got {error.value!r}: {fix}"
     text = " ".join(str(error).split())
     return f"{full_key}: {text}" if full_key else text
 
 
 @contextmanager
 def one_line_errors() -> Iterator[None]:
-    """Report user errors as ``vqlab: error: ...`` and exit with status 1."""
+    """Report vqlab's input errors as ``vqlab: error: ...`` and exit with status 1."""
     try:
         yield
-    except InstantiationException as error:
-        if not isinstance(error.__cause__, USER_ERRORS):
+    except (InstantiationException, *USER_ERRORS) as error:
+        if debugging():
+            raise
+        user_error = isinstance(error, USER_ERRORS) or isinstance(error.__cause__, USER_ERRORS)
+        if not user_error:
             raise
         print(f"vqlab: error: {describe(error)}", file=sys.stderr)
         raise SystemExit(1) from None
-    except USER_ERRORS as error:
-        print(f"vqlab: error: {describe(error)}", file=sys.stderr)
-        raise SystemExit(1) from None
-
-
-class UnknownConfigOptionError(ValueError):
-    """A command-line override names a config-group option that does not exist."""
 
 
 def check_group_options(arguments: list[str], config_dir: Path) -> None:
     """Reject ``group=option`` overrides whose option has no ``conf/group/option.yaml``.
 
-    Hydra reports these over many lines; this names the group, the option and the choices on one.
-    Sweeps (``model=a,b``) and lists (``logger=[wandb,csv]``) are checked option by option.
+    Hydra reports these over many lines; this names the group, the option, the closest option and
+    the choices on one. Sweeps (``model=a,b``) and lists (``logger=[wandb,csv]``) are checked
+    option by option.
     """
     for argument in arguments:
         key, separator, value = argument.lstrip("+~").partition("=")
-        group_dir = config_dir / key
+        group_dir = config_dir / key.partition("@")[0]
         if argument.startswith("-") or not separator or not group_dir.is_dir():
             continue
         available = sorted(path.stem for path in group_dir.glob("*.yaml"))
         for option in value.strip("[]").split(","):
             if option and option != "null" and option not in available:
+                close = difflib.get_close_matches(option, available, n=1)
+                hint = f"did you mean {key}={close[0]}? " if close else ""
                 raise UnknownConfigOptionError(
-                    f"unknown {key} '{option}': choose one of {', '.join(available)} "
+                    f"unknown {key} '{option}': {hint}choose one of {', '.join(available)} "
                     f"({key}=<option>)"
                 )

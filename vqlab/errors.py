@@ -1,9 +1,24 @@
-"""Errors that the command line reports as one line, without a traceback."""
+"""Errors that the command line reports as one line, without a traceback.
+
+Every anticipated input error (a config value, key or option a user can fix, a missing dataset, a
+run directory in use, a missing optional dependency) derives from :class:`VqlabError`. The entry
+point prints these as ``vqlab: error: ...``; any other exception is a bug and keeps its traceback.
+Each type also derives from the builtin a caller would expect (``ValueError``, ...), so existing
+``except ValueError`` code keeps working.
+"""
 
 from __future__ import annotations
 
 
-class ConfigValueError(ValueError):
+class VqlabError(Exception):
+    """Base of vqlab's anticipated input errors: the message is one line naming the key and fix."""
+
+
+class ConfigError(VqlabError, ValueError):
+    """A config choice that cannot work; the message names the key and the fix."""
+
+
+class ConfigValueError(ConfigError):
     """A constructor argument has a value it cannot take.
 
     ``argument`` is the constructor argument's name, which is also its config key, so the entry
@@ -15,6 +30,30 @@ class ConfigValueError(ValueError):
         self.argument = argument
         self.requirement = requirement
         self.value = value
+
+
+class UnknownConfigKeyError(ConfigError):
+    """An override names a config key (or adds one with ``+``) that nothing reads."""
+
+
+class UnknownConfigOptionError(ConfigError):
+    """A command-line override names a config-group option that does not exist."""
+
+
+class EmptySplitError(ConfigError):
+    """A dataset split (train, val or test) holds no sample."""
+
+
+class DeviceNotFoundError(ConfigError):
+    """The config asks for an accelerator (a GPU) that this machine does not have."""
+
+
+class MissingDependencyError(VqlabError, ImportError):
+    """An optional dependency is not installed; the message says how to install it."""
+
+
+class RunDirectoryExistsError(VqlabError, FileExistsError):
+    """A new run would write into a directory that already holds a run."""
 
 
 def check_positive(argument: str, value: float) -> None:
@@ -29,11 +68,11 @@ def check_non_negative(argument: str, value: float) -> None:
         raise ConfigValueError(argument, ">= 0", value)
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(VqlabError, RuntimeError):
     """The training loss became NaN or infinite; the run stops before anything is saved."""
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(VqlabError, FileNotFoundError):
     """A dataset's files are missing or incomplete where the config points.
 
     The message is one line: what was looked for where, the layouts accepted, and the fix
@@ -41,6 +80,6 @@ class DatasetNotFoundError(FileNotFoundError):
     """
 
 
-class ConfigCombinationError(ValueError):
+class ConfigCombinationError(ConfigError):
     """Two parts of a config that each make sense do not go together (e.g. a codebook callback
     on a model without a codebook); the message names both and the fix."""

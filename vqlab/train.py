@@ -1,97 +1,117 @@
 """Train and test a model from Hydra configs: ``python -m vqlab.train [overrides]``.
 
-``python -m vqlab.train --help`` lists the config groups; ``-m`` sweeps (one directory and one W&B
-run per job). Returns ``optimized_metric`` so that sweepers can optimise it.
+``python -m vqlab.train --help`` shows the usage, examples and config groups; ``-m`` sweeps (one
+directory and one W&B run per job). Returns ``optimized_metric`` so that sweepers can optimise it.
+Before Hydra creates a run directory, the overrides and the composed config are checked
+(``vqlab.preflight``): bad input ends with one line ``vqlab: error: ...`` and exit status 1.
 """
 
 from __future__ import annotations
 
-import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
 import wandb
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
-from rich.console import Console
-from rich.syntax import Syntax
 
 from vqlab.cli_errors import check_group_options, one_line_errors
+from vqlab.config_dir import config_dir
+from vqlab.console import console_callbacks, log_run_header, quiet_console
+from vqlab.preflight import preflight
 from vqlab.resolvers import register_resolvers
+from vqlab.run_dir import check_fresh_output_dir, discard, is_rank_zero, resume_overrides
 
 register_resolvers()
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONFIG_DIR = config_dir()
 
 
-def check_fresh_output_dir(arguments: list[str]) -> None:
-    """A new run never writes into an existing run or sweep directory.
+@dataclass
+class Run:
+    """Everything ``train`` builds from the config, before fitting."""
 
-    Default directories are unique (time to the microsecond); this refuses an explicit
-    ``hydra.run.dir`` / ``hydra.sweep.dir`` that is not empty, before Hydra writes its config
-    there. DDP workers (``LOCAL_RANK`` > 0), which Lightning starts in the same directory, skip it.
-    """
-    if int(os.environ.get("LOCAL_RANK", "0")) > 0:
-        return
-    for argument in arguments:
-        key, _, value = argument.partition("=")
-        directory = Path(value)
-        if (
-            key in ("hydra.run.dir", "hydra.sweep.dir")
-            and directory.is_dir()
-            and any(directory.iterdir())
-        ):
-            raise FileExistsError(
-                f"{key}={value} already holds a run: choose a new directory (to resume, pass "
-                "ckpt_path=<run>/checkpoints/last.ckpt and let the new run get its own)"
-            )
+    datamodule: L.LightningDataModule
+    model: L.LightningModule
+    callbacks: list[L.Callback]
+    loggers: list[Logger]
+    trainer: L.Trainer
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Seed, instantiate data, model, callbacks, loggers and trainer; fit; test the best model."""
-    L.seed_everything(cfg.seed, workers=True)
+def build(cfg: DictConfig) -> Run:
+    """Seed, then instantiate data, model, callbacks, loggers and trainer."""
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
     # a node set to null (`callbacks.respawn=null`, or by a config) switches that callback off
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
+    callbacks += console_callbacks(cfg.trainer, callbacks)
     loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    return Run(datamodule, model, callbacks, loggers, trainer)
+
+
+def fit_and_test(cfg: DictConfig, run: Run) -> dict[str, Any]:
+    """Log the config, fit (from ``ckpt_path`` if given), test the best model; the last metrics."""
+    trainer = run.trainer
+    for logger in run.loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    if cfg.train:
+        trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = dict(trainer.callback_metrics)
+    if cfg.test:
+        checkpoint = trainer.checkpoint_callback
+        best = checkpoint.best_model_path if checkpoint else ""
+        trainer.test(run.model, datamodule=run.datamodule, ckpt_path=best or None)
+        metrics.update(trainer.callback_metrics)
+    return metrics
+
+
+def train(cfg: DictConfig, output_dir: Path | None = None) -> dict[str, Any]:
+    """Build, fit and test; a run that fails before its first training step leaves no directory."""
+    run = None
     try:
-        for logger in loggers:
-            logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-        if cfg.train:
-            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-        metrics = dict(trainer.callback_metrics)
-        if cfg.test:
-            checkpoint = trainer.checkpoint_callback
-            best = checkpoint.best_model_path if checkpoint else ""
-            trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
-            metrics.update(trainer.callback_metrics)
+        run = build(cfg)
+        return fit_and_test(cfg, run)
+    except BaseException:
+        if output_dir is not None and (run is None or run.trainer.global_step == 0):
+            discard(output_dir)
+        raise
     finally:
         # each multirun job gets its own W&B run: close this one before the next job starts
-        if any(isinstance(logger, WandbLogger) for logger in loggers):
+        if run is not None and any(isinstance(logger, WandbLogger) for logger in run.loggers):
             wandb.finish()
-    return metrics
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Command-line entry point; see the module docstring."""
-    Console().print(Syntax(OmegaConf.to_yaml(cfg, resolve=True), "yaml"))
+    quiet_console()
+    hydra_config = HydraConfig.get()
+    output_dir = Path(hydra_config.runtime.output_dir)
+    if is_rank_zero():  # DDP workers share the console
+        log_run_header(cfg, list(hydra_config.overrides.task), output_dir)
     with one_line_errors():
-        metrics = train(cfg)
+        metrics = train(cfg, output_dir)
     value = metrics.get(cfg.optimized_metric)
     return None if value is None else float(value)
 
 
 def cli() -> None:
     """``python -m vqlab.train`` / ``vqlab-train``: check the arguments, then run Hydra."""
-    with one_line_errors():
-        check_group_options(sys.argv[1:], CONFIG_DIR)
-        check_fresh_output_dir(sys.argv[1:])
+    arguments = sys.argv[1:]
+    if is_rank_zero():  # DDP workers rerun this command line, already checked and completed
+        with one_line_errors():
+            check_group_options(arguments, CONFIG_DIR)
+            cfg = preflight(arguments, CONFIG_DIR)
+            arguments += resume_overrides(cfg) if cfg is not None else []
+            check_fresh_output_dir(arguments)
+        sys.argv[1:] = arguments
     main()
 
 

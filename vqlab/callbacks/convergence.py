@@ -5,7 +5,7 @@ from __future__ import annotations
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_info
 
-from vqlab.errors import check_positive
+from vqlab.errors import ConfigError, check_positive
 
 
 class StopOnConvergence(L.Callback):
@@ -26,7 +26,7 @@ class StopOnConvergence(L.Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         value = trainer.callback_metrics.get(self.monitor)
         if value is None:
-            raise ValueError(
+            raise ConfigError(
                 f"callbacks.convergence: metric {self.monitor!r} is not logged by "
                 f"{type(pl_module).__name__}; set callbacks.convergence.monitor"
             )

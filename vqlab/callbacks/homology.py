@@ -10,7 +10,7 @@ from typing import Any
 import lightning as L
 
 from vqlab.callbacks.image_logging import figure_to_image, log_image
-from vqlab.errors import check_non_negative, check_positive
+from vqlab.errors import ConfigError, check_non_negative, check_positive
 from vqlab.models import HCVQ
 from vqlab.topology import persistence_diagram_figure
 
@@ -56,7 +56,7 @@ class HomologyRegularization(L.Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if not isinstance(pl_module, HCVQ):
-            raise TypeError(
+            raise ConfigError(
                 f"callbacks=homology needs model=hcvq, got {type(pl_module).__name__}: "
                 "drop callbacks=homology or train model=hcvq"
             )

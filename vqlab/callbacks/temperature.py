@@ -7,7 +7,7 @@ from typing import Any
 
 import lightning as L
 
-from vqlab.errors import ConfigValueError, check_non_negative, check_positive
+from vqlab.errors import ConfigError, ConfigValueError, check_non_negative, check_positive
 from vqlab.quantizers import Annealable
 
 SCHEDULES = ("exp", "linear", "cosine")
@@ -118,7 +118,7 @@ class TemperatureAnnealing(L.Callback):
     def modules(self, pl_module: L.LightningModule) -> list[Annealable]:
         annealable = [module for module in pl_module.modules() if isinstance(module, Annealable)]
         if not annealable:
-            raise ValueError(
+            raise ConfigError(
                 f"callbacks.temperature: {type(pl_module).__name__} has no module with a "
                 "temperature (vqlab.quantizers.Annealable); drop the callback"
             )

@@ -17,7 +17,7 @@ from vqlab.data.residency import decode_all, keeps_in_memory, parse_in_memory
 from vqlab.data.resumable import ResumableDataLoader, ResumableSampler
 from vqlab.data.sampler import EpochSeededSampler
 from vqlab.data.statistics import intensity_entropy
-from vqlab.errors import ConfigValueError, check_non_negative, check_positive
+from vqlab.errors import ConfigValueError, EmptySplitError, check_non_negative, check_positive
 
 SPLITS = ("train", "val", "test")
 Batch = tuple[Tensor, ...]
@@ -118,6 +118,13 @@ class ImageDataModule(L.LightningDataModule):
         if self.datasets:
             return
         self.datasets = self.build_splits()
+        for split, dataset in self.datasets.items():
+            if len(dataset) == 0:
+                raise EmptySplitError(
+                    f"the {split} split of {type(self).__name__} holds no image: check the "
+                    f"dataset's files (a partition file without {split} rows?) or the split "
+                    "fractions (data.val_fraction, data.test_fraction)"
+                )
         num_bytes = sum(len(dataset) for dataset in self.datasets.values()) * self.input_dim
         if keeps_in_memory(self.in_memory, num_bytes, self.device):
             for split, dataset in self.datasets.items():

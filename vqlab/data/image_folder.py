@@ -64,6 +64,7 @@ class ImageFolderDataModule(ImageDataModule):
                 f"image files (.jpg, .png, ...) under {self.path}",
                 ["any nesting of image files under data.path"],
                 downloadable=False,
+                key="data.path",
             )
 
     def build_splits(self) -> dict[str, Dataset]:

@@ -11,10 +11,17 @@ DOWNLOAD_HINT = "or pass data.download=true to fetch it"
 
 
 def dataset_not_found(
-    dataset: str, looked_for: str, layouts: Sequence[str], downloadable: bool
+    dataset: str,
+    looked_for: str,
+    layouts: Sequence[str],
+    downloadable: bool,
+    key: str = "data.root",
 ) -> DatasetNotFoundError:
-    """``<dataset> not found: looked for ...; accepted layouts: ...; fix``, as one line."""
-    fix = "set data.root=<folder> to a local copy"
+    """``<dataset> not found: looked for ...; accepted layouts: ...; fix``, as one line.
+
+    ``key`` is the config key that points at the data (``data.path`` for an image folder).
+    """
+    fix = f"set {key}=<folder> to a local copy"
     if downloadable:
         fix = f"{fix}, {DOWNLOAD_HINT}"
     return DatasetNotFoundError(

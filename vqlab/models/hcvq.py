@@ -1,7 +1,7 @@
 """HC-VQ: the VQ-VAE with the homology-constrained entropy regularizer on its codebook.
 
 Volkov, "Homology-constrained vector quantization entropy regularizer", 2022, arXiv:2211.14363.
-Loss (reference code, DESIGN.md "HC-VQ" item 4):
+Loss (reference code, docs/hcvq.md section 4):
 
     L = MSE(x_hat, x) + vq_loss,
     vq_loss = MSE(q, sg(z)) + beta * MSE(sg(q), z)

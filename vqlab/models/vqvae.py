@@ -177,7 +177,12 @@ class VQVAE(OptimizedModule):
 
     def log_usage(self, usage: CodeUsage, prefix: str) -> None:
         """Log the window's codebook statistics under ``prefix/`` and start a new window."""
-        self.log_dict({f"{prefix}/{name}": v for name, v in self.usage_statistics(usage).items()})
+        # the histogram is already summed across ranks; sync_dist at epoch level only silences
+        # Lightning's DDP warning (averaging equal values), per training step it would cost a sync
+        self.log_dict(
+            {f"{prefix}/{name}": v for name, v in self.usage_statistics(usage).items()},
+            sync_dist=prefix != "codebook",
+        )
         usage.reset()
 
     def training_histograms(self) -> dict[str, Tensor]:

@@ -24,7 +24,7 @@ def check_image_shape(input_shape: Sequence[int], num_downsamplings: int) -> Non
     if len(input_shape) != 3:
         raise ConfigValueError(
             "input_shape",
-            "(channels, height, width) for a convolutional net; use an MLP model for vectors",
+            "(channels, height, width) for conv nets; vectors need MLP nets: model=vqvae_mlp",
             list(input_shape),
         )
     factor = 2**num_downsamplings

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vqlab.errors import check_non_negative, check_positive
+from vqlab.errors import ConfigError, check_non_negative, check_positive
 from vqlab.functional import code_histogram, nearest_code, straight_through
 from vqlab.quantizers.output import QuantizerOutput
 
@@ -48,7 +48,7 @@ class VectorQuantizer(nn.Module):
     def check_dim(self, z_e: Tensor) -> None:
         """``ValueError`` unless ``z_e``'s last axis has size ``dim``."""
         if z_e.shape[-1] != self.dim:
-            raise ValueError(
+            raise ConfigError(  # a model config whose encoder and quantizer sizes disagree
                 f"quantizer expects vectors of size dim={self.dim} in the last axis, got shape "
                 f"{tuple(z_e.shape)}: make the encoder's output channels equal the quantizer's dim"
             )

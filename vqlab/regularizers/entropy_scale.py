@@ -2,7 +2,7 @@
 
 Volkov, "Homology-constrained vector quantization entropy regularizer", 2022, arXiv:2211.14363:
 the homology loss is weighted by the entropy of the quantized latents per mini-batch against the
-entropy of the input. Its reference code (DESIGN.md, "HC-VQ", item 3) accumulates, on every
+entropy of the input. Its reference code (docs/hcvq.md, "Entropy scale") accumulates, on every
 training step t,
 
     H_q(t), H_x(t)          (a step with H_q = 0 is not accumulated)

@@ -1,7 +1,7 @@
 """The HC-VQ term: entropy scale times the homology loss of the codebook.
 
 Volkov, "Homology-constrained vector quantization entropy regularizer", 2022, arXiv:2211.14363
-(formulas from its reference code, DESIGN.md, "HC-VQ", items 1-4):
+(formulas from its reference code, docs/hcvq.md, sections 1-4):
 
     term = weight * s * ((b1 - b1_target)^2 + lambda_eps * (eps0 - eps0_target)^2)
 
@@ -11,7 +11,7 @@ and ``weight`` a plain attribute, 1 unless the ``HomologyRegularization`` callba
 The gradient reaches the codebook through the diagrams' edge lengths, loss and gradient in one
 autograd node (:class:`vqlab.topology.PairedHomologyLoss`, the chain rule by hand).
 
-Deviation (cost, DESIGN.md "Cost"): the reference recomputes the persistence pairing on every
+Deviation (cost, docs/hcvq.md section 7): the reference recomputes the persistence pairing on every
 forward, validation included. Here a :class:`vqlab.topology.ReusablePairing` keeps the pairing,
 re-evaluates it on the current codebook every training step and refreshes it every
 ``pairing_every`` steps (in a worker process when ``asynchronous``); validation and test evaluate

@@ -30,6 +30,7 @@ import torch
 from scipy.spatial.distance import pdist, squareform
 from torch import Tensor
 
+from vqlab.errors import MissingDependencyError
 from vqlab.topology.edges import EdgeLengths
 
 PairingArrays = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -42,14 +43,14 @@ GIOTTO_MISSING = (
 
 
 def require_giotto_ph() -> ModuleType:
-    """The ``gph`` module, or an ImportError that says how to install it (one line on the CLI).
+    """The ``gph`` module, or a ``MissingDependencyError`` saying how to install it (one line).
 
     giotto-ph is imported lazily so that ``vqlab.topology`` (and every model) imports without it.
     """
     try:
         import gph
     except ImportError as error:
-        raise ImportError(GIOTTO_MISSING) from error
+        raise MissingDependencyError(GIOTTO_MISSING) from error
     return gph
 
 

@@ -1,7 +1,7 @@
 """A persistence pairing kept across training steps and refreshed every few steps.
 
 The pairing of a codebook changes slowly while training, but computing it (giotto-ph) is the whole
-cost of the HC-VQ term (DESIGN.md, "Cost"). :class:`ReusablePairing` keeps the last pairing,
+cost of the HC-VQ term (docs/hcvq.md, section 7). :class:`ReusablePairing` keeps the last pairing,
 re-evaluates it on the current points every step (one gather, microseconds) and refreshes it every
 ``pairing_every`` training steps.
 
@@ -57,6 +57,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from vqlab.errors import ConfigValueError
 from vqlab.topology.pairing import Pairing, pairing_arrays, pairing_stability
 from vqlab.topology.spawn_safety import main_script_is_guarded
 
@@ -77,7 +78,7 @@ class ReusablePairing:
         self, pairing_every: int = 10, asynchronous: bool = False, start_method: str = "spawn"
     ) -> None:
         if pairing_every < 1:
-            raise ValueError(f"pairing_every must be >= 1, got {pairing_every}")
+            raise ConfigValueError("pairing_every", ">= 1", pairing_every)
         self.pairing_every = pairing_every
         self.asynchronous = asynchronous
         self.start_method = start_method

@@ -1,8 +1,8 @@
 """Homology signature of a persistence diagram and the HC-VQ homology loss.
 
 Volkov, "Homology-constrained vector quantization entropy regularizer", 2022, arXiv:2211.14363
-(HC-VQ; its formulas were lost in extraction, so they follow DESIGN.md, "HC-VQ", items 2 and 4,
-which are taken from the paper's reference code).
+(HC-VQ; its formulas were lost in extraction, so they follow the paper's reference code, as
+written down in docs/hcvq.md, sections 2 and 4).
 Signature ``S = (b1, eps0)``:
 
     b1   = sum_i (1 - exp(-0.5 (p_i / ell)^2)),  p_i = death_i - birth_i over the H1 bars
@@ -11,10 +11,10 @@ Signature ``S = (b1, eps0)``:
 Loss: ``MSE(b1, b1_target) + lambda_eps * MSE(eps0, eps0_target)``; with scalars, each MSE is a
 squared difference. The reference multiplies it by its entropy scale ``s``; that lives in the model.
 
-Trap (DESIGN.md): ``b1`` is a soft count of H1 bars longer than about ``ell``. At the reference's
-init scale (codes ~ U(-1/K, 1/K)) the median H1 persistence is about 1e-3 = ell, so ``b1`` is far
-from the true Betti-1 count and its gradient is about 300x the eps0 term's: choose ``ell`` relative
-to the scale of the codebook.
+Trap (docs/hcvq.md, section 2): ``b1`` is a soft count of H1 bars longer than about ``ell``. At
+the reference's init scale (codes ~ U(-1/K, 1/K)) the median H1 persistence is about 1e-3 = ell,
+so ``b1`` is far from the true Betti-1 count and its gradient is about 300x the eps0 term's: choose
+``ell`` relative to the scale of the codebook.
 """
 
 from __future__ import annotations

@@ -1,0 +1,103 @@
+"""A run's directory: always fresh, in the run it resumes, gone if training never began.
+
+Layout: ``logs/<task>/runs/<time>/`` holds ``.hydra/``, ``train.log``, ``checkpoints/`` and the
+loggers' files. ``resume=true ckpt_path=<run>/checkpoints/last.ckpt`` writes the continuation into
+``<run>/resumed/<time>/`` and continues the same W&B run (its id is read from ``<run>/wandb/``),
+so one run's history is one curve, offline too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from vqlab.errors import ConfigError, RunDirectoryExistsError
+
+RESUMED = "resumed"
+# W&B run folders: offline-run-<date>_<time>-<id> or run-<date>_<time>-<id>
+WANDB_RUN = re.compile(r"^(?:offline-)?run-\d{8}_\d{6}-(?P<id>[a-z0-9]+)$")
+
+
+def is_rank_zero() -> bool:
+    """Whether this is the launching process (DDP workers get ``LOCAL_RANK`` > 0)."""
+    return int(os.environ.get("LOCAL_RANK", "0")) == 0
+
+
+def check_fresh_output_dir(arguments: list[str]) -> None:
+    """A new run never writes into an existing run or sweep directory.
+
+    Default directories are unique (time to the microsecond); this refuses an explicit
+    ``hydra.run.dir`` / ``hydra.sweep.dir`` that is not empty, before Hydra writes its config
+    there. DDP workers (``LOCAL_RANK`` > 0), which Lightning starts in the same directory, skip it.
+    """
+    if not is_rank_zero():
+        return
+    for argument in arguments:
+        key, _, value = argument.partition("=")
+        directory = Path(value)
+        if (
+            key in ("hydra.run.dir", "hydra.sweep.dir")
+            and directory.is_dir()
+            and any(directory.iterdir())
+        ):
+            raise RunDirectoryExistsError(
+                f"{key}={value} already holds a run: choose a new directory (to resume, pass "
+                "resume=true ckpt_path=<run>/checkpoints/last.ckpt: it writes into a new "
+                "subfolder of that run)"
+            )
+
+
+def run_root(checkpoint: Path) -> Path:
+    """The run a checkpoint belongs to: ``<run>/checkpoints/x.ckpt`` -> ``<run>``, through
+    ``<run>/resumed/<time>/checkpoints/x.ckpt`` as well."""
+    run = checkpoint.resolve().parent.parent
+    while run.parent.name == RESUMED:
+        run = run.parent.parent
+    return run
+
+
+def wandb_run_id(run: Path) -> str | None:
+    """The W&B run id of ``run`` (from its own or a resumed subfolder's ``wandb/``), or None."""
+    folders = [*run.glob("wandb/*run-*"), *run.glob(f"{RESUMED}/*/wandb/*run-*")]
+    ids = {match["id"] for match in (WANDB_RUN.match(path.name) for path in folders) if match}
+    if len(ids) > 1:
+        raise ConfigError(f"{run} holds several W&B runs ({', '.join(sorted(ids))}): cannot resume")
+    return ids.pop() if ids else None
+
+
+def resume_overrides(cfg: DictConfig) -> list[str]:
+    """The overrides that make ``resume=true`` continue ``ckpt_path``'s run in place.
+
+    ``hydra.run.dir=<run>/resumed/<time>``; with a W&B logger, the run's id
+    (``logger.wandb.id=<id>``; the logger resumes a known id).
+    """
+    if not cfg.get("resume") or not is_rank_zero():
+        return []
+    checkpoint = cfg.get("ckpt_path")
+    if not checkpoint or not Path(checkpoint).is_file():
+        raise ConfigError(
+            f"resume=true continues a run from its checkpoint, got ckpt_path={checkpoint}: "
+            "pass ckpt_path=<run>/checkpoints/last.ckpt"
+        )
+    run = run_root(Path(checkpoint))
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
+    overrides = [f"hydra.run.dir={run / RESUMED / stamp}"]
+    run_id = wandb_run_id(run)
+    if "wandb" in (cfg.get("logger") or {}) and run_id is not None:
+        overrides.append(f"logger.wandb.id={run_id}")
+    return overrides
+
+
+def discard(output_dir: Path) -> None:
+    """Remove the directory of a run that failed before its first training step.
+
+    Such a run (a bad value found while building, a missing dataset, Ctrl-C during setup) holds
+    only its config and log: leaving it would bury the real runs. DDP workers remove nothing.
+    """
+    if is_rank_zero():
+        shutil.rmtree(output_dir, ignore_errors=True)
