@@ -39,3 +39,15 @@ class DatasetNotFoundError(FileNotFoundError):
     The message is one line: what was looked for where, the layouts accepted, and the fix
     (``data.root=...``, or ``data.download=true`` where the dataset can be downloaded).
     """
+
+
+class RunDirectoryError(FileNotFoundError):
+    """A path given as a run or multirun directory lacks what a training run writes there."""
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint's weights do not fit the model that its run's config builds."""
+
+
+class MetricNotFoundError(ValueError):
+    """``optimized_metric`` names a metric that the run never logged."""

@@ -22,6 +22,7 @@ from rich.syntax import Syntax
 
 from vqlab.cli_errors import check_group_options, one_line_errors
 from vqlab.resolvers import register_resolvers
+from vqlab.sweep_metric import optimized_value
 
 register_resolvers()
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -81,9 +82,7 @@ def main(cfg: DictConfig) -> float | None:
     """Command-line entry point; see the module docstring."""
     Console().print(Syntax(OmegaConf.to_yaml(cfg, resolve=True), "yaml"))
     with one_line_errors():
-        metrics = train(cfg)
-    value = metrics.get(cfg.optimized_metric)
-    return None if value is None else float(value)
+        return optimized_value(train(cfg), cfg.get("optimized_metric"))
 
 
 def cli() -> None:

@@ -1,5 +1,6 @@
 """Callbacks for behaviour that depends on training time or cuts across modules."""
 
+from vqlab.callbacks.codebook_figures import CodebookFigures
 from vqlab.callbacks.convergence import StopOnConvergence
 from vqlab.callbacks.finite_loss import FiniteLossGuard
 from vqlab.callbacks.homology import HomologyRegularization
@@ -8,6 +9,7 @@ from vqlab.callbacks.selection_images import SelectedPixelsGrid
 from vqlab.callbacks.temperature import TemperatureAnnealing
 
 __all__ = [
+    "CodebookFigures",
     "FiniteLossGuard",
     "HomologyRegularization",
     "ReconstructionGrid",

@@ -55,6 +55,17 @@ class VQVAE(OptimizedModule):
         quantized = self.quantizer(self.encoder(x))
         return self.decoder(quantized.quantized), quantized
 
+    def encode(self, x: Tensor) -> Tensor:
+        """Code indices of a batch ``x``: the latent grid, ``(b, h, w)`` for conv nets, int64.
+
+        ``decode(encode(x))`` equals ``forward(x)[0]`` (the reconstruction) in eval mode.
+        """
+        return self.quantizer.encode(self.encoder(x))
+
+    def decode(self, indices: Tensor) -> Tensor:
+        """Reconstruction ``x_hat`` from code indices of the shape ``encode`` returns."""
+        return self.decoder(self.quantizer.decode(indices))
+
     def losses(self, x: Tensor, x_hat: Tensor, quantized: QuantizerOutput) -> dict[str, Tensor]:
         """Named loss terms; ``loss`` is their total. Variants add their own terms here."""
         recon_mse = F.mse_loss(x_hat.float(), x.float())
@@ -103,6 +114,11 @@ class VQVAE(OptimizedModule):
         self.log_usage(self.val_usage, "test")
 
     def log_usage(self, usage: CodeUsage, prefix: str) -> None:
-        """Log the window's codebook statistics under ``prefix/`` and start a new window."""
-        self.log_dict({f"{prefix}/{name}": value for name, value in usage.compute().items()})
+        """Log the window's codebook statistics under ``prefix/`` and start a new window.
+
+        ``usage`` (the fraction of codes in use) also shows in the progress bar.
+        """
+        statistics = usage.compute()
+        self.log(f"{prefix}/usage", statistics.pop("usage"), prog_bar=True)
+        self.log_dict({f"{prefix}/{name}": value for name, value in statistics.items()})
         usage.reset()
