@@ -52,7 +52,7 @@ def checkpoint_path(run_dir: str | Path, checkpoint: str | Path = "best") -> Pat
 
 
 def build_model(config: DictConfig) -> L.LightningModule:
-    """Instantiate the config's ``model`` node (its ``${input_shape}`` etc. resolved from ``config``)."""
+    """Instantiate the config's ``model`` node (``${input_shape}`` etc. resolved in ``config``)."""
     return instantiate(config.model)
 
 

@@ -45,7 +45,8 @@ def usage_histogram_figure(counts: Tensor, title: str) -> Figure:
     ordered = counts.sort(descending=True).values.numpy()
     axes.bar(range(len(ordered)), ordered, width=1.0)
     used = int((counts > 0).sum())
-    axes.set(xlabel="code (sorted by use)", ylabel="count", title=f"{title}: {used}/{len(counts)} used")
+    title = f"{title}: {used}/{len(counts)} used"
+    axes.set(xlabel="code (sorted by use)", ylabel="count", title=title)
     figure.tight_layout()
     return figure
 
@@ -60,7 +61,8 @@ def pca_figure(codebook: Tensor, encodings: Tensor, counts: Tensor, title: str) 
     axes.scatter(points[:, 0], points[:, 1], s=2, color="0.7", label="encoder outputs")
     used = counts > 0
     axes.scatter(codes[used, 0], codes[used, 1], s=14, c=counts[used].log1p(), label="used codes")
-    axes.scatter(codes[~used, 0], codes[~used, 1], s=14, marker="x", color="red", label="dead codes")
+    dead = ~used
+    axes.scatter(codes[dead, 0], codes[dead, 1], s=14, marker="x", color="red", label="dead codes")
     axes.set(xlabel="PC 1", ylabel="PC 2", title=title)
     axes.legend(loc="best", fontsize="small")
     figure.tight_layout()
