@@ -82,10 +82,10 @@ def readme_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     placeholder = "logs/train/multiruns/<time>"
     shrink = {
         "grid": [*SHRINK_TRAIN, *SHRINK_VQ, f"hydra.sweep.dir={grid_dir}"],
-        "optuna_vqvae": [*SHRINK_TRAIN, *SHRINK_VQ, *SHRINK_OPTUNA],
-        "optuna_cae": [*SHRINK_TRAIN, "hydra.sweeper.n_trials=2"],
-        "slurm": ["--cfg", "hydra"],
-        "local": [*SHRINK_TRAIN, *SHRINK_VQ],
+        "optuna_vqvae": [*SHRINK_TRAIN, *SHRINK_VQ, *SHRINK_OPTUNA, "logger=csv"],
+        "optuna_cae": [*SHRINK_TRAIN, "hydra.sweeper.n_trials=2", "logger=csv"],
+        "slurm": ["--cfg", "all"],
+        "local": [*SHRINK_TRAIN, *SHRINK_VQ, "logger=csv"],
         "wandb": [*SHRINK_TRAIN, *SHRINK_VQ],
         "report": [],
         "tokenize": [],
@@ -93,6 +93,8 @@ def readme_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert len(commands) == len(shrink), commands
     runs = {}
     for (name, extra), line in zip(shrink.items(), commands, strict=True):
+        if name == "slurm":  # print the launcher's config instead of submitting: one job, no -m
+            line = re.sub(r"=(\w+),\S+", r"=\1", line.replace(" -m hydra", " hydra"))
         output = grid_dir if name in ("grid", "report", "tokenize") else root / name
         if name in ("optuna_vqvae", "optuna_cae", "local"):
             extra = [*extra, f"hydra.sweep.dir={output}"]
@@ -180,8 +182,11 @@ def test_optuna_sweeps_finish_and_write_their_best_value(readme_runs: dict) -> N
         assert 0.0 < float(results.best_value) < 10.0
 
 
-def test_slurm_launcher_takes_partition_from_env_and_one_task_per_gpu(readme_runs: dict) -> None:
+def test_slurm_launcher_takes_partition_from_env_and_one_task_per_gpu(
+    readme_runs: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     result, _ = readme_runs["slurm"]
+    monkeypatch.setenv("SLURM_PARTITION", "gpu")  # as the command's environment had it
     launcher = OmegaConf.create(result.stdout).hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.partition, launcher.nodes, launcher.tasks_per_node) == ("gpu", 2, 4)
