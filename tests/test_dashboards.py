@@ -48,11 +48,12 @@ def test_principal_plane_equals_sklearn_pca_up_to_sign() -> None:
     assert principal_plane(torch.randn(5, 1)).shape == (5, 2)  # d = 1 is padded
 
 
-def test_run_name_is_read_from_overrides_and_falls_back_to_the_model() -> None:
+def test_run_name_is_the_model_then_the_overrides() -> None:
     overrides = ["model=vqvae_ste", "model.quantizer.codebook_size=64", "hydra.sweep.dir=x"]
     assert run_name(overrides, "vqvae_ste") == "vqvae_ste codebook_size=64"
-    assert run_name(["model/quantizer=ste", "seed=3"], None) == "quantizer=ste seed=3"
+    assert run_name(["model/quantizer=ste", "data=mnist"], "hcvq") == "hcvq quantizer=ste mnist"
     assert run_name(["logger=csv"], "vqvae_ema") == "vqvae_ema"
+    assert run_name([], None) is None
 
 
 def test_optimized_metric_is_a_float_and_an_unknown_one_is_one_line(capsys) -> None:

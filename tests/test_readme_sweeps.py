@@ -127,7 +127,8 @@ def test_grid_jobs_are_named_grouped_and_summarised_on_wandb(readme_runs: dict) 
         run, metrics = run_record(job)
         model = next(o.split("=")[1] for o in overrides if o.startswith("model="))
         size = next(o.split("=")[1] for o in overrides if "codebook_size" in o)
-        assert run.display_name == f"{model} codebook_size={size}"
+        # the model, then the overrides (here followed by the shrinking ones)
+        assert run.display_name.startswith(f"{model} codebook_size={size} max_epochs=1")
         assert run.run_group == grid_dir.name
         assert run.job_type == model
         config = {item.key: json.loads(item.value_json) for item in run.config.update}
@@ -201,10 +202,10 @@ def test_submitit_local_multirun_completes_both_jobs(readme_runs: dict) -> None:
     assert any((sweep_dir / ".submitit").iterdir())
 
 
-def test_single_wandb_run_is_named_after_its_model(readme_runs: dict) -> None:
+def test_single_wandb_run_is_named_after_its_model_and_overrides(readme_runs: dict) -> None:
     _, run_dir = readme_runs["wandb"]
     run, _ = run_record(run_dir)
-    assert run.display_name == "vqvae_ema" and run.job_type == "vqvae_ema"
+    assert run.display_name.startswith("vqvae_ema max_epochs=1") and run.job_type == "vqvae_ema"
 
 
 def test_loaded_model_reproduces_the_logged_test_mse(readme_runs: dict) -> None:

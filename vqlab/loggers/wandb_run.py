@@ -8,7 +8,8 @@ Lightning's ``WandbLogger`` plots every metric against ``trainer/global_step``; 
   panel compare;
 - ``overrides`` (the job's command-line overrides, ``${hydra:overrides.task}``): stored in the run
   config as ``overrides: {key: value}`` (one column per swept key) and, when ``name`` is null,
-  joined into a readable run name (``vqvae_ste codebook_size=64``) instead of a random one.
+  joined after the model's name into a readable run name (``vqvae_ste codebook_size=64``)
+  instead of a random one.
 
 ``group`` (the sweep) and ``job_type`` (the model) are W&B's own ``wandb.init`` arguments.
 W&B calls are made from the global-zero rank only (Lightning's ``rank_zero_experiment``).
@@ -25,7 +26,7 @@ from lightning.pytorch.utilities import rank_zero_only
 STEP_METRIC = "trainer/global_step"
 # overrides that say where a run writes, not what it trains: left out of the name
 UNNAMED_PREFIXES = ("hydra.", "paths.", "logger", "ckpt_path")
-BARE_VALUE_KEYS = ("model", "data", "experiment")
+BARE_VALUE_KEYS = ("data", "experiment")
 
 
 def parse_overrides(overrides: Sequence[str]) -> dict[str, str]:
@@ -37,20 +38,20 @@ def parse_overrides(overrides: Sequence[str]) -> dict[str, str]:
     return parsed
 
 
-def run_name(overrides: Sequence[str], fallback: str | None) -> str | None:
-    """Readable name from overrides: ``leaf=value`` per override, the bare value for a model,
-    dataset or experiment choice.
+def run_name(overrides: Sequence[str], model: str | None) -> str | None:
+    """Readable name: the model, then ``leaf=value`` per override (the bare value for a dataset or
+    experiment choice).
 
-    ``["model=vqvae_ste", "model.quantizer.codebook_size=64"]`` -> ``"vqvae_ste codebook_size=64"``;
-    ``fallback`` (e.g. the model's name) when no override says what the run trains.
+    ``("vqvae_ste", ["model=vqvae_ste", "model.quantizer.codebook_size=64"])`` ->
+    ``"vqvae_ste codebook_size=64"``; overrides that only say where a run writes are left out.
     """
-    parts = []
+    parts = [model] if model else []
     for key, value in parse_overrides(overrides).items():
-        if key.startswith(UNNAMED_PREFIXES):
+        if key.startswith(UNNAMED_PREFIXES) or key == "model":
             continue
         leaf = key.replace("/", ".").split(".")[-1]
         parts.append(value if key in BARE_VALUE_KEYS else f"{leaf}={value}")
-    return " ".join(parts) or fallback
+    return " ".join(parts) or None
 
 
 class DashboardWandbLogger(WandbLogger):
