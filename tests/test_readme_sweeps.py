@@ -116,7 +116,12 @@ def run_record(job: Path):
     records = read_records(wandb_file)
     (run,) = [r.run for r in records if r.WhichOneof("record_type") == "run"]
     metrics = {r.metric.name: r.metric for r in records if r.WhichOneof("record_type") == "metric"}
-    return run, metrics
+    updates = [*run.config.update]
+    updates += [
+        i for r in records if r.WhichOneof("record_type") == "config" for i in r.config.update
+    ]
+    config = {item.key: json.loads(item.value_json) for item in updates}
+    return run, metrics, config
 
 
 def test_grid_jobs_are_named_grouped_and_summarised_on_wandb(readme_runs: dict) -> None:
@@ -124,14 +129,13 @@ def test_grid_jobs_are_named_grouped_and_summarised_on_wandb(readme_runs: dict) 
     names = set()
     for job in job_dirs(grid_dir):
         overrides = OmegaConf.load(job / ".hydra" / "overrides.yaml")
-        run, metrics = run_record(job)
+        run, metrics, config = run_record(job)
         model = next(o.split("=")[1] for o in overrides if o.startswith("model="))
         size = next(o.split("=")[1] for o in overrides if "codebook_size" in o)
         # the model, then the overrides (here followed by the shrinking ones)
         assert run.display_name.startswith(f"{model} codebook_size={size} max_epochs=1")
         assert run.run_group == grid_dir.name
         assert run.job_type == model
-        config = {item.key: json.loads(item.value_json) for item in run.config.update}
         assert config["overrides"]["model.quantizer.codebook_size"] == size
         assert config["model"]["quantizer"]["codebook_size"] == int(size)  # resolved config
         perplexity = metrics["codebook/perplexity"]
@@ -204,7 +208,7 @@ def test_submitit_local_multirun_completes_both_jobs(readme_runs: dict) -> None:
 
 def test_single_wandb_run_is_named_after_its_model_and_overrides(readme_runs: dict) -> None:
     _, run_dir = readme_runs["wandb"]
-    run, _ = run_record(run_dir)
+    run, _, _ = run_record(run_dir)
     assert run.display_name.startswith("vqvae_ema max_epochs=1") and run.job_type == "vqvae_ema"
 
 
