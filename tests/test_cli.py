@@ -119,8 +119,9 @@ def test_multirun_gives_each_job_its_own_directory_and_wandb_run(tmp_path: Path)
 @pytest.mark.parametrize(
     ("data", "steps_per_epoch"),
     [
-        # 1437 training digits, DistributedSampler: ceil(1437 / 2) = 719 per rank, 12 batches of 64
-        (["data=digits"], 12),
+        # 1437 training digits, DistributedSampler: ceil(1437 / 2) = 719 per rank, 12 batches of 64;
+        # k-means init and two respawn events (steps 5, 10) run their collectives without a hang
+        (["data=digits", "callbacks.respawn.every_n_steps=5"], 12),
         # 180 generated MNIST images on the device-resident path: 90 per rank, 2 batches of 64
         (["data=mnist", "data.in_memory=true"], 2),
     ],

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from hydra.errors import InstantiationException
 
-from vqlab.errors import ConfigValueError, NonFiniteLossError
+from vqlab.errors import ConfigCombinationError, ConfigValueError, NonFiniteLossError
 
 USER_ERRORS = (
     ConfigValueError,
+    ConfigCombinationError,
     NonFiniteLossError,
     FileNotFoundError,
     FileExistsError,

@@ -51,3 +51,8 @@ class CheckpointMismatchError(ValueError):
 
 class MetricNotFoundError(ValueError):
     """``optimized_metric`` names a metric that the run never logged."""
+
+
+class ConfigCombinationError(ValueError):
+    """Two parts of a config that each make sense do not go together (e.g. a codebook callback
+    on a model without a codebook); the message names both and the fix."""

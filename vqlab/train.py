@@ -56,7 +56,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
-    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
+    # a node set to null (`callbacks.respawn=null`, or by a config) switches that callback off
+    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
     loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     try:

@@ -4,14 +4,21 @@ from vqlab.callbacks.codebook_figures import CodebookFigures
 from vqlab.callbacks.convergence import StopOnConvergence
 from vqlab.callbacks.finite_loss import FiniteLossGuard
 from vqlab.callbacks.homology import HomologyRegularization
+from vqlab.callbacks.kmeans_init import KMeansInit
 from vqlab.callbacks.recon_images import ReconstructionGrid
+from vqlab.callbacks.respawn import DeadCodeRespawn
 from vqlab.callbacks.selection_images import SelectedPixelsGrid
 from vqlab.callbacks.temperature import TemperatureAnnealing
 
 __all__ = [
+<<<<<<< HEAD
     "CodebookFigures",
+=======
+    "DeadCodeRespawn",
+>>>>>>> main
     "FiniteLossGuard",
     "HomologyRegularization",
+    "KMeansInit",
     "ReconstructionGrid",
     "SelectedPixelsGrid",
     "StopOnConvergence",

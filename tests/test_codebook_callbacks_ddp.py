@@ -1,0 +1,61 @@
+"""Two gloo ranks with different data: k-means init and respawn leave identical codebooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from codebook_harness import TinyAutoencoder, stand_in_trainer
+
+from vqlab.callbacks import DeadCodeRespawn, KMeansInit
+from vqlab.quantizers import EMAQuantizer, STEQuantizer
+
+WORLD_SIZE = 2
+
+
+def rank_batches(rank: int, count: int) -> list[torch.Tensor]:
+    """Different data on every rank: rank 1's is shifted and denser."""
+    generator = torch.Generator().manual_seed(10 + rank)
+    return [torch.randn(32 + 8 * rank, 6, generator=generator) + 2 * rank for _ in range(count)]
+
+
+def worker(rank: int, directory: str) -> None:
+    dist.init_process_group(
+        "gloo", init_method=f"file://{directory}/store", rank=rank, world_size=WORLD_SIZE
+    )
+    states = {}
+    for quantizer_class in (EMAQuantizer, STEQuantizer):
+        torch.manual_seed(rank)  # rank-dependent start: the callbacks must make them agree
+        model = TinyAutoencoder(quantizer_class(codebook_size=16, dim=4))
+        torch.manual_seed(0)
+        model.encoder.reset_parameters()  # the same encoder, as DDP's broadcast would give
+        trainer = stand_in_trainer(rank_batches(rank, 4), world_size=WORLD_SIZE, rank=rank)
+        KMeansInit(num_batches=2, iterations=5, seed=rank).on_train_start(trainer, model)
+        initialised = model.quantizer.codebook.detach().clone()
+        respawn = DeadCodeRespawn(threshold=4, seed=rank)
+        respawn.setup(None, model, "fit")
+        model.train()
+        with torch.no_grad():
+            for x in rank_batches(rank, 2):
+                model(x * 0.1)  # concentrated data: many dead codes
+            replaced = respawn.respawn("quantizer", model.quantizer, trainer)
+        name = quantizer_class.__name__
+        states[name] = {
+            key: value.detach().clone() for key, value in model.quantizer.state_dict().items()
+        }
+        states[name]["initialised"] = initialised
+        states[name]["replaced"] = torch.tensor(replaced)
+    torch.save(states, Path(directory) / f"rank{rank}.pt")
+    dist.destroy_process_group()
+
+
+def test_kmeans_init_and_respawn_give_identical_codebooks_on_every_rank(tmp_path: Path) -> None:
+    mp.spawn(worker, args=(str(tmp_path),), nprocs=WORLD_SIZE, join=True)
+    ranks = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
+    for name in ("EMAQuantizer", "STEQuantizer"):
+        assert ranks[0][name].keys() == ranks[1][name].keys()
+        for key, value in ranks[0][name].items():
+            assert torch.equal(value, ranks[1][name][key]), (name, key)
+        assert int(ranks[0][name]["replaced"]) > 0  # a respawn happened

@@ -1,0 +1,53 @@
+"""The few collective operations that keep codebook surgery identical on every DDP rank.
+
+Each is the identity when ``torch.distributed`` is not initialised (one process), so callers have
+no branch on the world size.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+
+def is_distributed() -> bool:
+    """True inside an initialised process group."""
+    return dist.is_available() and dist.is_initialized()
+
+
+def rank() -> int:
+    """This process's rank (0 without a process group)."""
+    return dist.get_rank() if is_distributed() else 0
+
+
+def all_reduce_sum(tensor: Tensor) -> Tensor:
+    """Sum of ``tensor`` over ranks, in place, returned."""
+    if is_distributed():
+        dist.all_reduce(tensor)
+    return tensor
+
+
+def all_gather_rows(tensor: Tensor) -> Tensor:
+    """Rows of every rank's ``tensor`` (same shape on every rank), concatenated in rank order."""
+    if not is_distributed():
+        return tensor
+    parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, tensor.contiguous())
+    return torch.cat(parts)
+
+
+def broadcast_from_rank_zero(tensor: Tensor) -> Tensor:
+    """Rank 0's ``tensor`` on every rank (in place, same shape and dtype everywhere), returned."""
+    if is_distributed():
+        dist.broadcast(tensor, src=0)
+    return tensor
+
+
+def min_over_ranks(value: int, device: torch.device) -> int:
+    """The smallest ``value`` over ranks (a host sync: use only outside the hot path)."""
+    if not is_distributed():
+        return value
+    tensor = torch.tensor(value, device=device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
+    return int(tensor)
