@@ -11,11 +11,8 @@ from vqlab.callbacks.selection_images import SelectedPixelsGrid
 from vqlab.callbacks.temperature import TemperatureAnnealing
 
 __all__ = [
-<<<<<<< HEAD
     "CodebookFigures",
-=======
     "DeadCodeRespawn",
->>>>>>> main
     "FiniteLossGuard",
     "HomologyRegularization",
     "KMeansInit",
