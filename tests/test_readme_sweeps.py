@@ -10,6 +10,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +101,9 @@ def readme_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
             extra = [*extra, f"hydra.sweep.dir={output}"]
         elif name == "wandb":
             extra = [*extra, f"hydra.run.dir={output}"]
+        start = time.perf_counter()
         result = run_command(line.replace(placeholder, str(grid_dir)), extra, root)
+        print(f"{name}: {time.perf_counter() - start:.1f} s (load {os.getloadavg()[0]:.1f})")
         assert result.returncode == 0, (line, result.stderr[-3000:])
         runs[name] = (result, output)
     runs["python"] = readme_python().replace(placeholder, str(grid_dir))
