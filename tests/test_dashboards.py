@@ -149,3 +149,14 @@ def test_two_process_ddp_run_logs_images_and_wandb_from_rank_zero_only(tmp_path:
     assert read_records(wandb_file)
     pixels = np.asarray(Image.open(run_dir / "codebook_usage" / "epoch_000.png"))
     assert pixels.max() == 255
+
+
+def test_tokenize_arguments_name_the_unknown_key_and_the_split() -> None:
+    assert tokenize.parse_arguments(["run_dir=r", "data.root=/d", "split=val"]) == (
+        {"run_dir": "r", "split": "val"},
+        ["data.root=/d"],
+    )
+    with pytest.raises(ValueError, match="unknown argument 'splt=val'"):
+        tokenize.parse_arguments(["run_dir=r", "splt=val"])
+    with pytest.raises(ValueError, match="split must be one of train, val, test, got 'dev'"):
+        tokenize.parse_arguments(["run_dir=r", "split=dev"])

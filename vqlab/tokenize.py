@@ -45,17 +45,16 @@ def parse_arguments(arguments: list[str]) -> tuple[dict[str, str], list[str]]:
     for argument in arguments:
         key, separator, value = argument.partition("=")
         if not separator or (key not in OPTIONS and not key.startswith("data.")):
-            raise ConfigValueError(
-                "argument",
-                f"key=value with key one of {', '.join(sorted(OPTIONS))} or data.*",
-                argument,
+            raise ValueError(
+                f"unknown argument {argument!r}: pass key=value with key one of "
+                f"{', '.join(sorted(OPTIONS))} or data.<field>"
             )
         if key.startswith("data."):
             data_overrides.append(argument)
         else:
             options[key] = value
     if "run_dir" not in options:
-        raise ConfigValueError("run_dir", "given (the training run to load)", None)
+        raise ValueError("run_dir is required: run_dir=logs/train/runs/<time> (a training run)")
     if options.get("split", "test") not in SPLITS:
         raise ConfigValueError("split", f"one of {', '.join(SPLITS)}", options["split"])
     return options, data_overrides
