@@ -71,7 +71,8 @@ def check_group_options(arguments: list[str], config_dir: Path) -> None:
     for argument in arguments:
         key, separator, value = argument.lstrip("+~").partition("=")
         group_dir = config_dir / key.partition("@")[0]
-        if argument.startswith("-") or not separator or not group_dir.is_dir():
+        plugin_group = key.startswith("hydra/")  # also holds plugins' options; Hydra checks them
+        if plugin_group or argument.startswith("-") or not separator or not group_dir.is_dir():
             continue
         available = sorted(path.stem for path in group_dir.glob("*.yaml"))
         for option in value.strip("[]").split(","):

@@ -80,6 +80,18 @@ class DatasetNotFoundError(VqlabError, FileNotFoundError):
     """
 
 
+class RunDirectoryError(VqlabError, FileNotFoundError):
+    """A path given as a run or multirun directory lacks what a training run writes there."""
+
+
+class CheckpointMismatchError(VqlabError, ValueError):
+    """A checkpoint's weights do not fit the model that its run's config builds."""
+
+
+class MetricNotFoundError(VqlabError, ValueError):
+    """``optimized_metric`` names a metric that the run never logged."""
+
+
 class ConfigCombinationError(ConfigError):
     """Two parts of a config that each make sense do not go together (e.g. a codebook callback
     on a model without a codebook); the message names both and the fix."""

@@ -27,6 +27,7 @@ from vqlab.console import console_callbacks, log_run_header, quiet_console
 from vqlab.preflight import preflight
 from vqlab.resolvers import register_resolvers
 from vqlab.run_dir import check_fresh_output_dir, discard, is_rank_zero, resume_overrides
+from vqlab.sweep_metric import optimized_value
 
 register_resolvers()
 CONFIG_DIR = config_dir()
@@ -98,8 +99,7 @@ def main(cfg: DictConfig) -> float | None:
         log_run_header(cfg, list(hydra_config.overrides.task), output_dir)
     with one_line_errors():
         metrics = train(cfg, output_dir)
-    value = metrics.get(cfg.optimized_metric)
-    return None if value is None else float(value)
+        return optimized_value(metrics, cfg.get("optimized_metric"))
 
 
 def cli() -> None:

@@ -1,6 +1,7 @@
 """Callbacks for behaviour that depends on training time or cuts across modules."""
 
 from vqlab.callbacks.assignment_init import ClusteringInit
+from vqlab.callbacks.codebook_figures import CodebookFigures
 from vqlab.callbacks.convergence import StopOnConvergence
 from vqlab.callbacks.finite_loss import FiniteLossGuard
 from vqlab.callbacks.growth import CodebookGrowth
@@ -13,6 +14,7 @@ from vqlab.callbacks.temperature import TemperatureAnnealing
 
 __all__ = [
     "ClusteringInit",
+    "CodebookFigures",
     "CodebookGrowth",
     "DeadCodeRespawn",
     "FiniteLossGuard",

@@ -79,6 +79,17 @@ class VQVAE(OptimizedModule):
         quantized = self.quantizer(self.encoder(x))
         return self.decoder(quantized.quantized), quantized
 
+    def encode(self, x: Tensor) -> Tensor:
+        """Code indices of a batch ``x``: the latent grid, ``(b, h, w)`` for conv nets, int64.
+
+        ``decode(encode(x))`` equals ``forward(x)[0]`` (the reconstruction) in eval mode.
+        """
+        return self.quantizer.encode(self.encoder(x))
+
+    def decode(self, indices: Tensor) -> Tensor:
+        """Reconstruction ``x_hat`` from code indices of the shape ``encode`` returns."""
+        return self.decoder(self.quantizer.decode(indices))
+
     def losses(self, x: Tensor, x_hat: Tensor, quantized: QuantizerOutput) -> dict[str, Tensor]:
         """Named loss terms; ``loss`` is their total. Variants add their own terms here."""
         recon_mse = F.mse_loss(x_hat.float(), x.float())
@@ -176,13 +187,18 @@ class VQVAE(OptimizedModule):
         return metrics
 
     def log_usage(self, usage: CodeUsage, prefix: str) -> None:
-        """Log the window's codebook statistics under ``prefix/`` and start a new window."""
-        # the histogram is already summed across ranks; sync_dist at epoch level only silences
-        # Lightning's DDP warning (averaging equal values), per training step it would cost a sync
-        self.log_dict(
-            {f"{prefix}/{name}": v for name, v in self.usage_statistics(usage).items()},
-            sync_dist=prefix != "codebook",
-        )
+        """Log the window's codebook statistics under ``prefix/`` and start a new window.
+
+        ``usage`` (the fraction of codes in use) also shows in the progress bar. The histogram is
+        already summed across ranks; ``sync_dist`` at epoch level only silences Lightning's DDP
+        warning (averaging equal values), per training step it would cost a sync.
+        """
+        statistics = {f"{prefix}/{name}": v for name, v in self.usage_statistics(usage).items()}
+        sync = prefix != "codebook"
+        usage_key = f"{prefix}/usage"
+        if usage_key in statistics:
+            self.log(usage_key, statistics.pop(usage_key), prog_bar=True, sync_dist=sync)
+        self.log_dict(statistics, sync_dist=sync)
         usage.reset()
 
     def training_histograms(self) -> dict[str, Tensor]:

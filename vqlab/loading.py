@@ -1,0 +1,83 @@
+"""Rebuild a trained model from its run directory: ``vqlab.load_run(run_dir, checkpoint="best")``.
+
+A run directory (``logs/train/runs/<time>/`` or one job of a multirun) holds the composed Hydra
+config (``.hydra/config.yaml``) and the checkpoints (``checkpoints/last.ckpt``, ``best_*.ckpt``).
+The model is instantiated from the config's ``model`` node, exactly as training built it, and the
+checkpoint's weights are loaded into it strictly: a checkpoint that does not fit the config is an
+error naming both, not a half-loaded model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from vqlab.errors import CheckpointMismatchError, RunDirectoryError
+from vqlab.resolvers import register_resolvers
+
+CHECKPOINTS = ("best", "last")
+
+
+def load_run_config(run_dir: str | Path) -> DictConfig:
+    """The run's composed config, ``<run_dir>/.hydra/config.yaml`` (interpolations unresolved)."""
+    path = Path(run_dir) / ".hydra" / "config.yaml"
+    if not path.is_file():
+        raise RunDirectoryError(
+            f"{run_dir} is not a vqlab run directory: it has no .hydra/config.yaml; pass the "
+            "directory a training run wrote (logs/train/runs/<time> or <multirun>/<job number>)"
+        )
+    register_resolvers()
+    return OmegaConf.load(path)
+
+
+def checkpoint_path(run_dir: str | Path, checkpoint: str | Path = "best") -> Path:
+    """``"best"`` (the ``best_*.ckpt`` the checkpoint callback kept), ``"last"`` or a file path."""
+    directory = Path(run_dir) / "checkpoints"
+    if checkpoint == "last":
+        candidates = [directory / "last.ckpt"]
+    elif checkpoint == "best":
+        candidates = sorted(directory.glob("best_*.ckpt"))[-1:]
+    else:
+        candidates = [Path(checkpoint)]
+    if not candidates or not candidates[0].is_file():
+        raise RunDirectoryError(
+            f"no {checkpoint} checkpoint in {directory}: choose checkpoint= one of "
+            f"{', '.join(CHECKPOINTS)} or a .ckpt file that exists"
+        )
+    return candidates[0]
+
+
+def build_model(config: DictConfig) -> L.LightningModule:
+    """Instantiate the config's ``model`` node (``${input_shape}`` etc. resolved in ``config``)."""
+    return instantiate(config.model)
+
+
+def load_weights(model: L.LightningModule, path: Path) -> None:
+    """Load the checkpoint's ``state_dict`` into ``model``, strictly, on the model's device."""
+    state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        first = next((line.strip() for line in str(error).splitlines()[1:] if line.strip()), "")
+        raise CheckpointMismatchError(
+            f"checkpoint {path} does not match the model of its run's config ({first}): load it "
+            "with the config it was trained with"
+        ) from None
+
+
+def load_run(
+    run_dir: str | Path,
+    checkpoint: str | Path = "best",
+    device: str | torch.device = "cpu",
+) -> L.LightningModule:
+    """The trained model of ``run_dir``, in eval mode on ``device``.
+
+    ``checkpoint`` is ``"best"`` (lowest monitored metric), ``"last"`` or a path to a ``.ckpt``.
+    """
+    model = build_model(load_run_config(run_dir))
+    load_weights(model, checkpoint_path(run_dir, checkpoint))
+    return model.to(device).eval()
