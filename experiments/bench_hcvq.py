@@ -128,6 +128,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 512])
     parser.add_argument("--rest-ms", type=float, default=10.0)
+    parser.add_argument(
+        "--tables", choices=("both", "step", "regularizer"), default="both", help="which table(s)"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny net, K = 16, k = 2")
     args = parser.parse_args()
     shape, batch, pairing_every = SHAPE, BATCH, PAIRING_EVERY
@@ -137,38 +140,62 @@ def main() -> None:
     require("torch_topological", "torch-topological")
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), load average before: {load()}")
+    if args.tables != "regularizer":
+        step_table(args.sizes, args.reps, shape, batch, pairing_every)
+    if args.tables != "step":
+        regularizer_table(
+            args.sizes, args.reps, args.rest_ms, shape, batch, pairing_every, args.quick
+        )
+    print(f"load average after: {load()}")
+
+
+def step_table(
+    sizes: list[int], reps: int, shape: tuple[int, ...], batch: int, pairing_every: tuple[int, ...]
+) -> None:
+    """Whole training step, plain against HC-VQ with asynchronous pairing."""
     ks = " | ".join(f"async k={every} ms (ratio)" for every in pairing_every)
     print(f"| K | plain step ms | {ks} | load |")
     print("|---" * (3 + len(pairing_every)) + "|")
-    for size in args.sizes:
+    for size in sizes:
         steps = {"plain": training_step(make_model(size, False, 10, False, shape), shape, batch)}
         for every in pairing_every:
             model = make_model(size, True, every, True, shape)
             steps[f"k{every}"] = training_step(model, shape, batch)
-        ms = median_ms(steps, steps=max(pairing_every), reps=args.reps)
+        ms = median_ms(steps, steps=max(pairing_every), reps=reps)
         cells = [
             f"{ms[f'k{every}']:.1f} ({ms[f'k{every}'] / ms['plain']:.2f}x)"
             for every in pairing_every
         ]
         print(f"| {size} | {ms['plain']:.1f} | {' | '.join(cells)} | {load()} |", flush=True)
     print()
-    # --quick: the async path already ran in the table above; one worker start is enough
-    kinds = ("sync",) if args.quick else ("sync", "async")
+
+
+def regularizer_table(
+    sizes: list[int],
+    reps: int,
+    rest_ms: float,
+    shape: tuple[int, ...],
+    batch: int,
+    pairing_every: tuple[int, ...],
+    quick: bool,
+) -> None:
+    """The regularizer alone per step, the reference's way against ours (sync and async)."""
+    # --quick: the async path already ran in the step table; one worker start is enough
+    kinds = ("sync",) if quick else ("sync", "async")
     modes = [(mode, every) for mode in kinds for every in pairing_every]
     names = [f"{mode}{every}" for mode, every in modes]
     header = " | ".join(f"ours {mode} k={every} ms (ratio)" for mode, every in modes)
     print(f"| K | reference ms | {header} | load |")
     print("|---" * (3 + len(names)) + "|")
-    for size in args.sizes:
+    for size in sizes:
         codebook = make_codebook(size, "reference").requires_grad_(True)
         methods = {"reference": reference_step(codebook, HomologyLoss())}
         for mode, every in modes:
             methods[f"{mode}{every}"] = regularizer_step(size, every, mode == "async", shape, batch)
-        methods = {name: with_rest_of_step(step, args.rest_ms) for name, step in methods.items()}
-        ms = median_ms(methods, steps=max(pairing_every), reps=args.reps)
+        methods = {name: with_rest_of_step(step, rest_ms) for name, step in methods.items()}
+        ms = median_ms(methods, steps=max(pairing_every), reps=reps)
         cells = [f"{ms[name]:.2f} ({ms['reference'] / ms[name]:.1f}x)" for name in names]
         print(f"| {size} | {ms['reference']:.1f} | {' | '.join(cells)} | {load()} |", flush=True)
-    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":
