@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import importlib
+import math
 import sys
 from pathlib import Path
 
@@ -62,3 +64,35 @@ def test_fast_dev_run_of_hcvq_on_a_generated_celeba_copy(tmp_path: Path) -> None
     assert instantiate(config.model.hcvq).enabled
     result = run_cli([*overrides, f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_headline_command_alone_logs_every_hcvq_metric_finite_from_step_0(tmp_path: Path) -> None:
+    fake_datasets = importlib.import_module("fake_datasets")
+    root = tmp_path / "celeba_root"
+    fake_datasets.write_celeba(root, counts=(8, 2, 2), size=(70, 80))
+    args = [
+        "model=hcvq",
+        "data=celeba",
+        f"data.root={root}",
+        "data.crop_size=64",
+        "data.image_size=16",
+        "data.batch_size=2",
+        "model.hcvq.asynchronous=false",
+        "logger=csv",
+        "test=false",
+        "trainer.max_epochs=1",  # 8 images in batches of 2: 4 steps
+        "trainer.log_every_n_steps=2",
+        "trainer.limit_val_batches=1",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    ]
+    result = run_cli(args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (metrics_file,) = (tmp_path / "run").glob("csv/version_*/metrics.csv")
+    with metrics_file.open() as handle:
+        rows = [row for row in csv.DictReader(handle) if row.get("hcvq/b1")]
+    names = ["b1", "eps0", "scale", "loss", "persistent_entropy_h0", "persistent_entropy_h1"]
+    assert [int(row["step"]) for row in rows] == [0, 1, 3]
+    for row in rows:
+        for name in names:
+            assert math.isfinite(float(row[f"hcvq/{name}"])), (row["step"], name)
+    assert float(rows[0]["hcvq/scale"]) == 0.0  # s = 0 for the first `period` (200) steps

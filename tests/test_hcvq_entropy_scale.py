@@ -90,3 +90,16 @@ def test_steps_with_zero_latent_entropy_are_not_accumulated() -> None:
 def test_unknown_entropy_definition_is_a_config_error() -> None:
     with pytest.raises(ConfigValueError, match="entropy"):
         EntropyScale("histogram")
+
+
+@pytest.mark.parametrize("definition", ["reference", "usage"])
+def test_input_entropy_of_images_in_0_1_equals_that_of_the_same_images_in_minus1_1(
+    definition: str,
+) -> None:
+    x01 = torch.randint(0, 256, (2, 1, 4, 4), generator=torch.Generator().manual_seed(5)) / 255.0
+    z_q, counts = torch.randn(2, 3, 4), torch.tensor([3.0, 1.0, 0.0, 2.0])
+    default = EntropyScale(definition)
+    unit = EntropyScale(definition)
+    unit.input_range = (0.0, 1.0)
+    expected = default.entropies(x01 * 2.0 - 1.0, z_q, counts)[1]
+    torch.testing.assert_close(unit.entropies(x01, z_q, counts)[1], expected)

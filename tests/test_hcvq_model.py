@@ -14,7 +14,13 @@ from vqlab.models import HCVQ, VQVAE
 from vqlab.nets import ConvDecoder, ConvEncoder
 from vqlab.quantizers import STEQuantizer
 from vqlab.regularizers import HCVQRegularizer
-from vqlab.topology import HomologyLoss, Pairing, vietoris_rips_diagrams
+from vqlab.topology import (
+    HomologyLoss,
+    Pairing,
+    paired_homology_loss,
+    persistent_entropy,
+    vietoris_rips_diagrams,
+)
 
 SHAPE = (1, 8, 8)
 
@@ -58,14 +64,31 @@ def test_hc_term_added_to_the_vq_loss_equals_the_reference_formula_by_hand() -> 
     assert float(terms["loss"] - plain["loss"]) == pytest.approx(expected, rel=1e-4)
 
 
-def test_gradient_reaches_the_codebook_through_the_hc_term() -> None:
-    model = _hcvq(period=1).train()
-    x = _images()
+def test_gradient_reaching_the_codebook_through_the_hc_term_matches_finite_differences() -> None:
+    model = _hcvq(period=1).train().double()
+    x = _images().double()
     x_hat, quantized = model(x)
     term = model.losses(x, x_hat, quantized)["vq_loss"] - quantized.loss
     (grad,) = torch.autograd.grad(term, model.quantizer.codebook)
-    assert grad.abs().sum() > 0
-    assert torch.isfinite(grad).all()
+    # central differences of the same term (same s, same pairing) in float64
+    scale = model.hcvq.entropy_scale.scale.double()
+    pairing = model.hcvq.pairing.pairing
+    codebook = model.quantizer.codebook.detach().clone()
+
+    def term_at(points: torch.Tensor) -> float:
+        return float(scale * paired_homology_loss(model.hcvq.homology, pairing, points).loss)
+
+    step = 1e-6
+    numeric = torch.zeros_like(codebook)
+    for index in range(codebook.numel()):
+        delta = torch.zeros_like(codebook).view(-1)
+        delta[index] = step
+        delta = delta.view_as(codebook)
+        numeric.view(-1)[index] = (term_at(codebook + delta) - term_at(codebook - delta)) / (
+            2 * step
+        )
+    assert grad.abs().max() > 0
+    torch.testing.assert_close(grad, numeric, rtol=1e-4, atol=1e-6 * float(numeric.abs().max()))
 
 
 def test_disabled_term_gives_exactly_the_plain_vqvae_loss() -> None:
@@ -104,7 +127,7 @@ def test_validation_evaluates_the_pairing_without_refreshing_it(
     monkeypatch.setattr(Pairing, "compute", lambda points: computed.append(points))
     before = (model.hcvq.pairing.steps, model.hcvq.entropy_scale.steps)
     pairing = model.hcvq.pairing.pairing
-    _trainer(tmp_path).validate(model, _loader(), verbose=False)
+    _trainer(tmp_path, limit_val_batches=1.0).validate(model, _loader(), verbose=False)
     assert computed == []
     assert (model.hcvq.pairing.steps, model.hcvq.entropy_scale.steps) == before
     assert model.hcvq.pairing.pairing is pairing
@@ -142,3 +165,37 @@ def test_resume_from_last_checkpoint_reproduces_uninterrupted_training(
         strict=True,
     ):
         assert torch.equal(mine, theirs)
+
+
+def test_reference_validation_updates_the_entropy_schedule_with_a_fresh_pairing(
+    tmp_path: Path,
+) -> None:
+    model = _hcvq(period=2, pairing_every=10)
+    model.hcvq.reference_validation = True
+    _trainer(tmp_path, max_steps=3).fit(model, _loader())
+    entropy_steps, pairing_steps = model.hcvq.entropy_scale.steps, model.hcvq.pairing.steps
+    _trainer(tmp_path, limit_val_batches=1.0).validate(model, _loader(), verbose=False)
+    assert model.hcvq.entropy_scale.steps == entropy_steps + 6  # one per validation batch
+    assert model.hcvq.pairing.steps == pairing_steps  # the training pairing is left alone
+
+
+def test_logged_diagrams_stay_valid_between_pairing_refreshes() -> None:
+    torch.manual_seed(0)
+    regularizer = HCVQRegularizer(HomologyLoss(), period=1, pairing_every=10, asynchronous=False)
+    codebook = torch.nn.Parameter(torch.rand(24, 3) * 0.1)
+    optimizer = torch.optim.SGD([codebook], lr=1e-3)
+    stale_negative = 0
+    for _ in range(12):
+        quantized = STEQuantizer(24, 3)(torch.randn(8, 3))
+        term = regularizer(codebook, _images(2), quantized)
+        optimizer.zero_grad()
+        term.backward()
+        optimizer.step()
+        state = regularizer.last
+        assert (state.h1[:, 1] >= state.h1[:, 0]).all()
+        stale = regularizer.pairing.pairing.diagrams(codebook.detach())[1]
+        stale_negative += int((stale[:, 1] < stale[:, 0]).sum())
+        for lengths in (state.h0[:, 1], state.h1[:, 1] - state.h1[:, 0]):
+            assert torch.isfinite(persistent_entropy(lengths))
+    assert state.diagram_step == 10  # the last refresh
+    assert stale_negative > 0  # the reused pairing on moved codes does give negative bars

@@ -18,13 +18,25 @@ def test_nearest_code_matches_cdist_argmin_for_any_block_size(block_rows: int) -
     assert torch.equal(nearest_code(z, codebook, block_rows), expected)
 
 
+@pytest.mark.parametrize("block_rows", [64, 1 << 22])
+def test_nearest_code_stays_exact_far_from_the_origin(block_rows: int) -> None:
+    # codes and inputs share an offset of 30 with spread 0.1: |e|^2 - 2 z.e cancels in float32
+    generator = torch.Generator().manual_seed(4)
+    offset = torch.full((16,), 30.0)
+    z = offset + 0.1 * torch.randn(2000, 16, generator=generator)
+    codebook = offset + 0.1 * torch.randn(64, 16, generator=generator)
+    expected = torch.cdist(z.double(), codebook.double()).argmin(-1)
+    wrong = (nearest_code(z, codebook, block_rows) != expected).float().mean()
+    assert wrong == 0.0
+
+
 def test_nearest_code_under_bf16_autocast_uses_float32_distances() -> None:
     generator = torch.Generator().manual_seed(1)
     z = torch.randn(500, 8, generator=generator).bfloat16()
     codebook = torch.randn(300, 8, generator=generator)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         indices = nearest_code(z, codebook, block_rows=3000)
-    assert torch.equal(indices, torch.cdist(z.float(), codebook).argmin(-1))
+    assert torch.equal(indices, torch.cdist(z.double(), codebook.double()).argmin(-1))
 
 
 def test_code_histogram_equals_bincount() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from functools import partial
 from pathlib import Path
 
@@ -40,6 +41,31 @@ def test_exp_schedule_is_the_cae_papers_formula() -> None:
         assert callback.temperature_at(epoch) == pytest.approx(10.0 * (0.01 / 10.0) ** (epoch / 10))
 
 
+@pytest.mark.parametrize("mode", ["linear", "cosine"])
+def test_linear_and_cosine_interior_values_follow_their_formulas(mode: str) -> None:
+    callback = resolved(TemperatureAnnealing(5.0, 1.0, mode), start=2, end=10)
+    for epoch in range(2, 11):
+        p = (epoch - 2) / 8
+        if mode == "linear":
+            expected = 5.0 - 4.0 * p
+        else:
+            expected = 1.0 + 4.0 * 0.5 * (1.0 + math.cos(math.pi * p))
+        assert callback.temperature_at(epoch) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("max_epochs", "warmup_epochs"),
+    [(1, 0), (5, 4), (5, 7)],
+    ids=["one_epoch", "warmup_to_end", "warmup_past_end"],
+)
+def test_a_schedule_that_cannot_anneal_is_refused_when_training_starts(
+    max_epochs: int, warmup_epochs: int
+) -> None:
+    callback = TemperatureAnnealing(5.0, 0.1, warmup_epochs=warmup_epochs)
+    with pytest.raises(ConfigValueError, match="warmup_epochs"):
+        callback.resolve(L.Trainer(max_epochs=max_epochs, logger=False))
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_warmup_holds_base_and_first_annealed_epoch_is_at_base(mode: str) -> None:
     callback = TemperatureAnnealing(5.0, 0.1, mode, warmup_epochs=3)
@@ -64,6 +90,8 @@ def test_invalid_settings_are_config_errors() -> None:
         {"mode": "step"},
         {"interval": "batch"},
         {"warmup_epochs": 4, "stop_anneal": 4},
+        {"temp_base": math.inf},
+        {"temp_min": math.nan},
     ):
         with pytest.raises(ConfigValueError):
             TemperatureAnnealing(**kwargs)
@@ -97,14 +125,21 @@ def tiny_cae() -> ConcreteAutoencoder:
 
 
 def fit(
-    root: Path, interval: str, extra: list[L.Callback], ckpt_path: str | None = None
-) -> list[float]:
+    root: Path,
+    interval: str,
+    extra: list[L.Callback],
+    ckpt_path: str | None = None,
+    max_epochs: int = 4,
+) -> tuple[list[float], ConcreteAutoencoder]:
     torch.manual_seed(0)
-    loader = DataLoader(TensorDataset(torch.randn(12, 6)), batch_size=4)
+    # its own generator: starting an epoch draws nothing from the global one (see RNG resume)
+    loader = DataLoader(
+        TensorDataset(torch.randn(12, 6)), batch_size=4, generator=torch.Generator()
+    )
     model, recorder = tiny_cae(), TemperatureRecorder()
     callbacks = [TemperatureAnnealing(10.0, 0.01, "exp", interval=interval), recorder, *extra]
     trainer = L.Trainer(
-        max_epochs=4,
+        max_epochs=max_epochs,
         default_root_dir=root,
         logger=False,
         callbacks=callbacks,
@@ -114,17 +149,17 @@ def fit(
         accelerator="cpu",
     )
     trainer.fit(model, loader, ckpt_path=ckpt_path)
-    return recorder.values
+    return recorder.values, model
 
 
 @pytest.mark.parametrize("interval", ["epoch", "step"])
 def test_trainer_drives_the_schedule_and_resume_continues_it(tmp_path: Path, interval: str):
-    full = fit(tmp_path / "full", interval, [])
+    full, full_model = fit(tmp_path / "full", interval, [])
     per_epoch = 1 if interval == "step" else 3  # steps that share one temperature
     assert full[0] == pytest.approx(10.0) and full[-1] == pytest.approx(0.01)
     assert len(set(full)) == len(full) // per_epoch
 
-    first = fit(tmp_path / "cut", interval, [StopAfter(2)])
+    first, _ = fit(tmp_path / "cut", interval, [StopAfter(2)])
     checkpoint = next((tmp_path / "cut").rglob("*.ckpt"))
     state = torch.load(checkpoint, weights_only=False)
     assert state["state_dict"]["selector.temperature_buffer"].item() == pytest.approx(first[-1])
@@ -132,5 +167,11 @@ def test_trainer_drives_the_schedule_and_resume_continues_it(tmp_path: Path, int
     restored.load_state_dict(state["state_dict"])
     assert restored.selector.temperature.item() == pytest.approx(first[-1])
 
-    rest = fit(tmp_path / "resume", interval, [], ckpt_path=str(checkpoint))
+    # resumed with a longer max_epochs, stopped where the full run ended: the checkpointed
+    # schedule (not one re-derived from max_epochs) continues, and the Gumbel noise with it
+    rest, resumed_model = fit(
+        tmp_path / "resume", interval, [StopAfter(4)], ckpt_path=str(checkpoint), max_epochs=6
+    )
     assert first + rest == pytest.approx(full)
+    for name, tensor in full_model.state_dict().items():
+        assert torch.equal(resumed_model.state_dict()[name], tensor), name

@@ -113,6 +113,6 @@ def test_failed_worker_result_is_recomputed_in_process() -> None:
     pairing.step(first)
     failed: Future = Future()
     failed.set_exception(RuntimeError("worker died"))
-    pairing._pending = (failed, first.double().numpy())  # as if a worker had been given `first`
+    pairing._pending = (failed, first.double().numpy(), 0)  # as if a worker had been given `first`
     pairing.step(second)
     _assert_same_pairing(pairing.pairing, Pairing.compute(first))

@@ -14,9 +14,10 @@ class FiniteLossGuard(L.Callback):
     """Raise ``NonFiniteLossError`` once a training loss is NaN or infinite.
 
     Every step ORs ``~isfinite(loss)`` into a device flag (no host sync); the flag is read every
-    ``check_every_n_steps`` steps and always before validation and at the end of a training epoch.
-    Lightning runs checkpoint callbacks after all others, so the last checkpoint on disk stays the
-    last good one.
+    ``check_every_n_steps`` steps, always before validation and at the end of a training epoch,
+    and whenever a checkpoint is built (``on_save_checkpoint`` runs before the file is written),
+    so no checkpoint of a non-finite run reaches disk whatever ``check_every_n_steps`` and the
+    checkpoint schedule are: the last checkpoint on disk stays the last good one.
     """
 
     def __init__(self, check_every_n_steps: int = 1) -> None:
@@ -37,6 +38,11 @@ class FiniteLossGuard(L.Callback):
         self.nonfinite = flag if self.nonfinite is None else self.nonfinite | flag
         if trainer.global_step % self.check_every_n_steps == 0:
             self._check(trainer)
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        self._check(trainer)
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._check(trainer)

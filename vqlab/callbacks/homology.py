@@ -5,7 +5,6 @@ Volkov, "Homology-constrained vector quantization entropy regularizer", 2022, ar
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import lightning as L
@@ -13,7 +12,7 @@ import lightning as L
 from vqlab.callbacks.image_logging import figure_to_image, log_image
 from vqlab.errors import check_non_negative, check_positive
 from vqlab.models import HCVQ
-from vqlab.topology import persistence_diagram_figure, persistent_entropy
+from vqlab.topology import persistence_diagram_figure
 
 
 class HomologyRegularization(L.Callback):
@@ -31,13 +30,12 @@ class HomologyRegularization(L.Callback):
     (accumulators, ``s``, pairing) is in the model's ``state_dict``, hence in the checkpoint, and
     the weight is a function of the restored ``global_step``: resume is exact.
 
-    Logs every training step (Lightning writes every ``log_every_n_steps``): ``hcvq/b1``,
-    ``hcvq/eps0``, ``hcvq/scale``, ``hcvq/loss`` (the term added to the VQ loss),
-    ``hcvq/persistent_entropy_h0`` (of the H0 deaths), ``hcvq/persistent_entropy_h1`` (of the H1
-    persistences), ``hcvq/weight`` and, once the pairing has been refreshed twice,
-    ``hcvq/pairing_stability``. Every ``diagram_every`` steps (and at step 0) the H0 / H1 diagram
-    goes to W&B / TensorBoard as ``hcvq/persistence_diagram`` and to
-    ``<run dir>/persistence_diagrams/step_XXXXXXX.png``. Nothing is logged with ``enabled=false``.
+    The model logs its own ``hcvq/*`` quantities (``HCVQ``); this callback adds ``hcvq/weight``
+    every training step and, every ``diagram_every`` steps (and at step 0), the last valid H0 / H1
+    diagram of the codebook (``HCVQState``: the pairing of the last refresh on the points it was
+    computed from, never a reused pairing on moved points) to W&B / TensorBoard as
+    ``hcvq/persistence_diagram`` and to ``<run dir>/persistence_diagrams/step_XXXXXXX.png``, titled
+    with the step of the codebook it shows. Nothing is logged with ``enabled=false``.
     """
 
     def __init__(self, start_step: int = 0, ramp_steps: int = 0, diagram_every: int = 500) -> None:
@@ -74,22 +72,11 @@ class HomologyRegularization(L.Callback):
         state = pl_module.hcvq.last
         if state is None:
             return
-        metrics = {
-            "hcvq/b1": state.b1,
-            "hcvq/eps0": state.eps0,
-            "hcvq/scale": state.scale,
-            "hcvq/loss": state.term,
-            "hcvq/persistent_entropy_h0": persistent_entropy(state.h0[:, 1]),
-            "hcvq/persistent_entropy_h1": persistent_entropy(state.h1[:, 1] - state.h1[:, 0]),
-            "hcvq/weight": pl_module.hcvq.weight,
-        }
-        stability = pl_module.hcvq.pairing_stability
-        if math.isfinite(stability):
-            metrics["hcvq/pairing_stability"] = stability
-        pl_module.log_dict(metrics, on_step=True, on_epoch=False)
+        pl_module.log("hcvq/weight", pl_module.hcvq.weight, on_step=True, on_epoch=False)
         # global_step has already advanced past the step that produced ``state``
         step = trainer.global_step - 1
         if step % self.diagram_every == 0:
-            figure = persistence_diagram_figure(state.h0, state.h1, title=f"codebook, step {step}")
+            title = f"codebook, step {state.diagram_step} (logged at step {step})"
+            figure = persistence_diagram_figure(state.h0, state.h1, title=title)
             png_path = f"persistence_diagrams/step_{step:07d}.png"
             log_image(trainer, "hcvq/persistence_diagram", figure_to_image(figure), png_path)

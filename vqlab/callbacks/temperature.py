@@ -38,7 +38,9 @@ class TemperatureAnnealing(L.Callback):
     ``temp_min`` from ``stop_anneal`` on. Step positions convert epochs by the number of training
     batches per epoch. The resolved ``(s, e)`` are checkpointed, so a resumed run continues the
     same schedule even if ``trainer.max_epochs`` changed; the modules' temperatures are
-    checkpointed buffers.
+    checkpointed buffers. A schedule with ``s >= e`` (a warm-up that reaches the end of training,
+    or a one-epoch run, which would train at ``temp_min`` only) and non-finite temperatures are
+    refused with a ``ConfigValueError`` (``fast_dev_run`` smoke tests excepted).
 
     Deviation: the seed's code offsets the annealed epoch by ``-(warmup + 1)``, so its first
     annealed epoch runs above ``temp_base``; here ``p = 0`` there. Its ``stop_anneal`` freezes the
@@ -55,8 +57,10 @@ class TemperatureAnnealing(L.Callback):
         stop_anneal: int | None = None,
         interval: str = "epoch",
     ) -> None:
-        check_positive("temp_base", temp_base)
-        check_positive("temp_min", temp_min)
+        for name, value in (("temp_base", temp_base), ("temp_min", temp_min)):
+            check_positive(name, value)
+            if not math.isfinite(value):
+                raise ConfigValueError(name, "finite", value)
         check_non_negative("warmup_epochs", warmup_epochs)
         if mode not in SCHEDULES:
             raise ConfigValueError("mode", f"one of {list(SCHEDULES)}", mode)
@@ -98,7 +102,17 @@ class TemperatureAnnealing(L.Callback):
             end = trainer.max_epochs - 1
         else:
             raise ConfigValueError("stop_anneal", "set when training has no fixed length", None)
-        self.start = self.warmup_epochs * per_epoch
+        start = self.warmup_epochs * per_epoch
+        if start >= end and not trainer.fast_dev_run:  # a smoke test may run one epoch
+            # warm-up past the end never anneals; a one-epoch run would train at temp_min only
+            unit = "step" if self.interval == "step" else "epoch"
+            raise ConfigValueError(
+                "callbacks.temperature.warmup_epochs",
+                f"before the last {unit} of annealing ({unit} {end}, from trainer.max_epochs or "
+                "stop_anneal): lower it or train longer",
+                self.warmup_epochs,
+            )
+        self.start = start
         self.end = end
 
     def modules(self, pl_module: L.LightningModule) -> list[Annealable]:

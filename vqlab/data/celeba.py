@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,8 +105,19 @@ class CelebADataModule(ImageDataModule):
         persistent_workers: bool = False,
         in_memory: str | bool = "auto",
         seed: int = 0,
+        value_range: Sequence[float] = (-1.0, 1.0),
+        random_flip: bool = False,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, in_memory, seed)
+        super().__init__(
+            batch_size,
+            num_workers,
+            pin_memory,
+            persistent_workers,
+            in_memory,
+            seed,
+            value_range,
+            random_flip,
+        )
         check_positive("crop_size", crop_size)
         check_positive("image_size", image_size)
         self.root = Path(root)

@@ -4,32 +4,48 @@ scaling to the decoder's range, input statistics."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import lightning as L
 import torch
-from lightning.fabric.utilities.distributed import DistributedSamplerWrapper
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler, SequentialSampler
 
 from vqlab.data.device_loader import DeviceBatchLoader
+from vqlab.data.flip import FlipSampler, MirroredDataset
 from vqlab.data.residency import decode_all, keeps_in_memory, parse_in_memory
+from vqlab.data.resumable import ResumableDataLoader, ResumableSampler
 from vqlab.data.sampler import EpochSeededSampler
 from vqlab.data.statistics import intensity_entropy
-from vqlab.errors import check_non_negative, check_positive
+from vqlab.errors import ConfigValueError, check_non_negative, check_positive
 
 SPLITS = ("train", "val", "test")
 Batch = tuple[Tensor, ...]
 
 
-def to_decoder_range(images: Tensor) -> Tensor:
-    """uint8 images in 0..255 -> float32 in [-1, 1], the range of the decoders' final Tanh."""
-    return images.to(torch.float32) / 127.5 - 1.0
+def to_decoder_range(images: Tensor, value_range: Sequence[float] = (-1.0, 1.0)) -> Tensor:
+    """uint8 images in 0..255 -> float32 in ``value_range`` (low, high): ``low + v (high - low) /
+    255``. [-1, 1] by default, the range of the decoders' final Tanh; [0, 1] is what ``ToTensor``
+    gives (the HC-VQ reference's inputs)."""
+    low, high = value_range
+    return images.to(torch.float32) * ((high - low) / 255.0) + low
+
+
+def check_value_range(value_range: Sequence[float]) -> tuple[float, float]:
+    """``(low, high)`` with ``low < high``, else a ``ConfigValueError`` naming ``value_range``."""
+    values = tuple(float(value) for value in value_range)
+    if len(values) != 2 or not values[0] < values[1]:
+        raise ConfigValueError(
+            "value_range", "[low, high] with low < high, e.g. [0, 1]", value_range
+        )
+    return values
 
 
 class ImageDataModule(L.LightningDataModule):
-    """Serves ``(x, y)`` batches: ``x`` images (b, c, h, w) in [-1, 1], ``y`` int64 labels (-1 for
-    datasets without labels).
+    """Serves ``(x, y)`` batches: ``x`` images (b, c, h, w) in ``value_range`` ([-1, 1] by
+    default; [0, 1] as the HC-VQ reference trains), ``y`` int64 labels (-1 for datasets without
+    labels). ``random_flip`` mirrors train and val images horizontally at random, the same way on
+    both paths for a given (seed, epoch) (``vqlab.data.flip``).
 
     Subclasses set ``input_shape`` (c, h, w) and implement ``build_splits()``: one dataset per
     split whose items are ``(uint8 tensor (c, h, w), int label)``. Loaders serve uint8 batches;
@@ -45,8 +61,10 @@ class ImageDataModule(L.LightningDataModule):
       ``persistent_workers``.
 
     Training order is an ``EpochSeededSampler`` (depends only on seed and epoch). Under DDP the
-    datamodule shards every split itself with Lightning's ``DistributedSamplerWrapper`` (no
-    reshuffle), so both paths shard alike and Lightning does not replace the sampler.
+    datamodule shards every split itself (``ResumableSampler``, Lightning's
+    ``DistributedSamplerWrapper`` without reshuffling), so both paths shard alike and Lightning
+    does not replace the sampler. Both training loaders save their position within the epoch in
+    the checkpoint, so a run resumed from any step continues with the next batch.
     """
 
     input_shape: tuple[int, int, int]
@@ -59,8 +77,12 @@ class ImageDataModule(L.LightningDataModule):
         persistent_workers: bool = False,
         in_memory: str | bool = "auto",
         seed: int = 0,
+        value_range: Sequence[float] = (-1.0, 1.0),
+        random_flip: bool = False,
     ) -> None:
         super().__init__()
+        self.value_range = check_value_range(value_range)
+        self.random_flip = bool(random_flip)
         check_positive("batch_size", batch_size)
         check_non_negative("num_workers", num_workers)
         self.batch_size = batch_size
@@ -102,35 +124,43 @@ class ImageDataModule(L.LightningDataModule):
                 images, labels = decode_all(dataset, self.num_workers)
                 self.tensors[split] = (images.to(self.device), labels.to(self.device))
 
-    def sampler(self, split: str, num_samples: int) -> Sampler[int]:
+    def flips(self, split: str) -> bool:
+        """Whether ``split`` is served with random horizontal flips (train and val, as the HC-VQ
+        reference does, when ``random_flip``)."""
+        return self.random_flip and split in ("train", "val")
+
+    def sampler(self, split: str, num_samples: int) -> ResumableSampler:
         """Seeded shuffling for training, sequential otherwise; this rank's shard under DDP."""
         if split == "train":
-            sampler = EpochSeededSampler(num_samples, self.seed)
+            order: Sampler[int] = EpochSeededSampler(num_samples, self.seed)
         else:
-            sampler = SequentialSampler(range(num_samples))
-        if self.trainer is None or self.trainer.world_size == 1:
-            return sampler
-        return DistributedSamplerWrapper(
-            sampler,
-            num_replicas=self.trainer.world_size,
-            rank=self.trainer.global_rank,
-            shuffle=False,
-        )
+            order = SequentialSampler(range(num_samples))
+        if self.flips(split):
+            order = FlipSampler(order, num_samples, self.seed)
+        if self.trainer is None:
+            return ResumableSampler(order)
+        return ResumableSampler(order, self.trainer.world_size, self.trainer.global_rank)
 
     def loader(self, split: str) -> Iterable[Batch]:
         """The split's batches (uint8 images): device-resident when set up so, else a DataLoader."""
         if self.tensors:
             images, labels = self.tensors[split]
             sampler = self.sampler(split, len(images))
-            return DeviceBatchLoader((images, labels), self.batch_size, sampler)
+            return DeviceBatchLoader((images, labels), self.batch_size, sampler, self.flips(split))
         dataset = self.datasets[split]
-        return DataLoader(
+        sampler = self.sampler(split, len(dataset))
+        if self.flips(split):
+            dataset = MirroredDataset(dataset)
+        loader_class = ResumableDataLoader if split == "train" else DataLoader
+        options = {"seed": self.seed} if split == "train" else {}
+        return loader_class(
             dataset,
             batch_size=self.batch_size,
-            sampler=self.sampler(split, len(dataset)),
+            sampler=sampler,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory and self.device.type == "cuda",
             persistent_workers=self.persistent_workers and self.num_workers > 0,
+            **options,
         )
 
     def train_dataloader(self) -> Iterable[Batch]:
@@ -143,9 +173,9 @@ class ImageDataModule(L.LightningDataModule):
         return self.loader("test")
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
-        """Scale the batch's uint8 images to [-1, 1] on the training device."""
+        """Scale the batch's uint8 images to ``value_range`` on the training device."""
         images, *rest = batch
-        return (to_decoder_range(images), *rest)
+        return (to_decoder_range(images, self.value_range), *rest)
 
     def input_entropy(self) -> float:
         """Entropy (nats) of the pixel-intensity histogram of the training split (0..255 values).

@@ -4,6 +4,7 @@ test are seeded fractions of the sorted file list."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from torch.utils.data import Dataset, Subset
@@ -34,8 +35,19 @@ class ImageFolderDataModule(ImageDataModule):
         persistent_workers: bool = False,
         in_memory: str | bool = "auto",
         seed: int = 0,
+        value_range: Sequence[float] = (-1.0, 1.0),
+        random_flip: bool = False,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, in_memory, seed)
+        super().__init__(
+            batch_size,
+            num_workers,
+            pin_memory,
+            persistent_workers,
+            in_memory,
+            seed,
+            value_range,
+            random_flip,
+        )
         check_positive("image_size", image_size)
         if channels not in MODES:
             raise ConfigValueError("channels", "1 (grey) or 3 (RGB)", channels)

@@ -6,6 +6,7 @@ import lightning as L
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
+from vqlab.data.resumable import ResumableDataLoader, ResumableSampler
 from vqlab.data.sampler import EpochSeededSampler
 from vqlab.data.splits import split_indices
 from vqlab.errors import check_non_negative, check_positive
@@ -15,7 +16,9 @@ class TensorDataModule(L.LightningDataModule):
     """Serves ``(x,)`` batches from a tensor split by seed into train / val / test.
 
     Subclasses implement ``load() -> Tensor`` of shape (n, *input_shape); training batches are
-    shuffled by an ``EpochSeededSampler`` so that a resumed run sees the same batches.
+    shuffled by an ``EpochSeededSampler`` so that a resumed run sees the same batches; the
+    training loader saves its position within the epoch in the checkpoint (a run resumed from any
+    step continues with the next batch) and shards by rank itself under DDP.
     """
 
     def __init__(
@@ -55,14 +58,19 @@ class TensorDataModule(L.LightningDataModule):
 
     def _loader(self, split: str) -> DataLoader:
         dataset = self.splits[split]
-        sampler = EpochSeededSampler(len(dataset), self.seed) if split == "train" else None
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            sampler=sampler,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
+        options = {
+            "batch_size": self.batch_size,
+            "num_workers": self.num_workers,
+            "persistent_workers": self.num_workers > 0,
+        }
+        if split != "train":
+            return DataLoader(dataset, **options)
+        order = EpochSeededSampler(len(dataset), self.seed)
+        world_size, rank = (
+            (self.trainer.world_size, self.trainer.global_rank) if self.trainer else (1, 0)
         )
+        sampler = ResumableSampler(order, world_size, rank)
+        return ResumableDataLoader(dataset, sampler, seed=self.seed, **options)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

@@ -9,6 +9,7 @@ Features from Tiny Images", 2009 (CIFAR-10). Official train/test splits; validat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -63,8 +64,19 @@ class TorchvisionDataModule(ImageDataModule):
         persistent_workers: bool = False,
         in_memory: str | bool = "auto",
         seed: int = 0,
+        value_range: Sequence[float] = (-1.0, 1.0),
+        random_flip: bool = False,
     ) -> None:
-        super().__init__(batch_size, num_workers, pin_memory, persistent_workers, in_memory, seed)
+        super().__init__(
+            batch_size,
+            num_workers,
+            pin_memory,
+            persistent_workers,
+            in_memory,
+            seed,
+            value_range,
+            random_flip,
+        )
         channels, native_size, _ = self.native_shape
         self.image_size = image_size or native_size
         check_positive("image_size", self.image_size)

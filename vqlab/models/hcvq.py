@@ -14,11 +14,15 @@ the codebook has no gradient and the term would not move it.
 
 from __future__ import annotations
 
+import math
+
 from torch import Tensor, nn
 
 from vqlab.models.vqvae import VQVAE, OptimizerFactory, SchedulerFactory
 from vqlab.quantizers import QuantizerOutput, VectorQuantizer
 from vqlab.regularizers import HCVQRegularizer
+from vqlab.regularizers.hcvq import HCVQState
+from vqlab.topology import persistent_entropy
 
 
 class HCVQ(VQVAE):
@@ -27,8 +31,15 @@ class HCVQ(VQVAE):
     The term's state (entropy accumulators, ``s``, step counters, persistence pairing) lives in the
     ``hcvq`` submodule's ``state_dict``, hence in every checkpoint. Public interface for callbacks:
     ``hcvq.weight`` (settable), ``hcvq.last`` (the last training step's quantities),
-    ``hcvq.pairing_stability``. ``train/vq_loss`` includes the term; ``hcvq/*`` metrics are logged
-    by the ``HomologyRegularization`` callback.
+    ``hcvq.pairing_stability``. ``train/vq_loss`` includes the term.
+
+    Logs every training step (written every ``trainer.log_every_n_steps``, and once at step 0 so
+    that ``s = 0`` during the first ``period`` steps shows): ``hcvq/b1``, ``hcvq/eps0`` (the
+    signature the loss used), ``hcvq/scale`` (``s``), ``hcvq/loss`` (the term added to the VQ
+    loss), ``hcvq/persistent_entropy_h0`` / ``_h1`` (of the H0 deaths / H1 persistences of the last
+    valid diagram, see ``HCVQState``) and, once the pairing has been refreshed twice,
+    ``hcvq/pairing_stability``. Nothing with ``hcvq.enabled=false``. The ``HomologyRegularization``
+    callback adds the weight ramp and the diagram images.
     """
 
     module_arguments = (*VQVAE.module_arguments, "hcvq")
@@ -54,6 +65,40 @@ class HCVQ(VQVAE):
         terms = super().losses(x, x_hat, quantized)
         term = self.hcvq(self.quantizer.codebook, x, quantized)
         return terms | {"loss": terms["loss"] + term, "vq_loss": terms["vq_loss"] + term}
+
+    def setup(self, stage: str) -> None:
+        """Read the inputs' range from the datamodule (for H_x); [-1, 1] without one."""
+        datamodule = self.trainer.datamodule if self._trainer is not None else None
+        value_range = getattr(
+            datamodule, "value_range", (-1.0, 1.0)
+        )  # user datamodules may lack it
+        self.hcvq.entropy_scale.input_range = (float(value_range[0]), float(value_range[1]))
+
+    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        loss = super().training_step(batch, batch_idx)
+        state = self.hcvq.last
+        if self.hcvq.enabled and state is not None:
+            metrics = self.hcvq_metrics(state)
+            self.log_dict(metrics, on_step=True, on_epoch=False)
+            if self.global_step == 0 and batch_idx == 0:
+                # Lightning writes every log_every_n_steps from step n - 1 on: show step 0 too
+                for logger in self.loggers:
+                    logger.log_metrics({name: float(value) for name, value in metrics.items()}, 0)
+        return loss
+
+    def hcvq_metrics(self, state: HCVQState) -> dict[str, Tensor | float]:
+        """The ``hcvq/*`` scalars of one training step (see the class doc)."""
+        metrics: dict[str, Tensor | float] = {
+            "hcvq/b1": state.b1,
+            "hcvq/eps0": state.eps0,
+            "hcvq/scale": state.scale,
+            "hcvq/loss": state.term,
+            "hcvq/persistent_entropy_h0": persistent_entropy(state.h0[:, 1]),
+            "hcvq/persistent_entropy_h1": persistent_entropy(state.h1[:, 1] - state.h1[:, 0]),
+        }
+        if math.isfinite(self.hcvq.pairing_stability):
+            metrics["hcvq/pairing_stability"] = self.hcvq.pairing_stability
+        return metrics
 
     def teardown(self, stage: str) -> None:
         self.hcvq.close()

@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import lightning as L
 from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
+
+from vqlab.models.random_state import RandomStateCheckpoint
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], LRScheduler]
 
 
-class OptimizedModule(L.LightningModule):
+class OptimizedModule(RandomStateCheckpoint):
     """``configure_optimizers`` from ``optimizer(params)`` and, optionally, ``scheduler(opt)``.
+
+    Checkpoints hold every rank's random-generator state (``RandomStateCheckpoint``).
 
     The factories are rebuilt from the run's Hydra config (``_partial_: true``); subclasses keep
     them out of ``save_hyperparameters`` so checkpoints hold plain values only.

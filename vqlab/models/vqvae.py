@@ -7,6 +7,10 @@ beta * commitment alone for an EMA codebook).
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -21,8 +25,11 @@ class VQVAE(OptimizedModule):
 
     The codebook kind is the quantizer's business (EMA or straight-through): this module has no
     branch on it. Logs ``{stage}/loss``, ``{stage}/recon_mse``, ``{stage}/vq_loss`` every step and,
-    every ``usage_window`` training steps, ``codebook/{perplexity,usage,dead_fraction,entropy}``
-    of the codes used in that window (``val/{...}`` over a whole validation epoch).
+    every ``usage_window`` optimizer steps, ``codebook/{perplexity,usage,dead_fraction,entropy}``
+    of the codes used in that window (``val/{...}`` over a whole validation epoch). Under
+    gradient accumulation the window is logged on the batch that ends its optimizer step only.
+    The open window's histogram is checkpointed summed over ranks and loaded by rank 0 alone, so
+    a run resumed under DDP reports what the uninterrupted one does.
     Batches are tuples whose first element is the input ``x``.
     """
 
@@ -83,9 +90,35 @@ class VQVAE(OptimizedModule):
 
     def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         loss = self._shared_step(batch, "train")
-        if (self.global_step + 1) % self.hparams.usage_window == 0:
+        if self.ends_optimizer_step(batch_idx) and (
+            (self.global_step + 1) % self.hparams.usage_window == 0
+        ):
             self.log_usage(self.train_usage, "codebook")
         return loss
+
+    def ends_optimizer_step(self, batch_idx: int) -> bool:
+        """Whether the optimizer steps after this training batch (Lightning's accumulation rule:
+        every ``accumulate_grad_batches`` batches and on the last batch of an epoch)."""
+        if self._trainer is None:
+            return True
+        trainer = self.trainer
+        return (batch_idx + 1) % trainer.accumulate_grad_batches == 0 or (
+            batch_idx + 1 == trainer.num_training_batches
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        histogram = self.train_usage.histogram.clone()
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(histogram)  # every rank builds the checkpoint: a collective
+        checkpoint["state_dict"]["train_usage.histogram"] = histogram
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
+        rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+        state = checkpoint["state_dict"]
+        if rank > 0 and "train_usage.histogram" in state:
+            state["train_usage.histogram"] = torch.zeros_like(state["train_usage.histogram"])
 
     def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         return self._shared_step(batch, "val")

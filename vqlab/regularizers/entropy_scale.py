@@ -21,7 +21,8 @@ and every ``period`` training steps sets, without gradient, and resets the accum
   code-usage histogram, H_x = entropy of the batch's 256-level pixel-intensity histogram (the
   statistic of the image datamodules' ``input_entropy()``, here per batch).
 
-Inputs are vqlab images in [-1, 1] and are mapped to [0, 1] first (the reference reads [0, 1]).
+Inputs are vqlab images in ``input_range`` ([-1, 1] by default, the datamodule's ``value_range``)
+and are mapped to [0, 1] first (the reference reads [0, 1]).
 Deviation: a period in which every H_q was 0 keeps the previous ``s`` (the reference: 0 / 0).
 Deviation: ``usage`` measures H_x per batch, like the reference's H_x, not once per dataset, so the
 scale does not depend on how a datamodule exposes its statistics.
@@ -97,9 +98,12 @@ class EntropyScale(nn.Module):
         self.register_buffer("entropy_x_sum", torch.zeros((), dtype=torch.float64))
         self.register_buffer("accumulated", torch.zeros((), dtype=torch.float64))
         self.register_buffer("scale", torch.zeros(()))
+        # the range of the inputs x, mapped to [0, 1] for H_x; the model sets it from the
+        # datamodule's ``value_range`` (vqlab's default [-1, 1])
+        self.input_range: tuple[float, float] = (-1.0, 1.0)
 
     def entropies(self, x: Tensor, z_q: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
-        """``(H_q, H_x)`` of one batch: x (b, ...) in [-1, 1], z_q (..., d), counts (K,).
+        """``(H_q, H_x)`` of one batch: x (b, ...) in ``input_range``, z_q (..., d), counts (K,).
 
         ``reference`` reads z_q only through its coordinate sums ``z_q.sum(-1)``, so z_q may be
         given already summed, as (..., 1).
@@ -110,16 +114,18 @@ class EntropyScale(nn.Module):
     def _entropies(self, x: Tensor, z_q: Tensor, counts: Tensor) -> Tensor:
         """:meth:`entropies` as one (2,) tensor ``[H_q, H_x]`` (the per-step hot path)."""
         x = x.detach().float()
+        low, high = self.input_range
         if self.definition == "reference":
             z_q = z_q.detach().float()
             q_sums = z_q.reshape(-1) if z_q.shape[-1] == 1 else z_q.sum(-1).flatten()
-            # The row sums of (x + 1) / 2, doubled: row sum of x + width. One pass over the batch
-            # instead of three; the factor 2 cancels in p exactly (a power of two), the rest is
-            # float32 rounding. Both entropies then run as the two rows of one padded tensor.
-            x_sums = x.sum(-1).flatten().add_(x.shape[-1])
+            # The row sums of (x - low) / (high - low), times (high - low): row sum of x minus
+            # width * low. One pass over the batch instead of three; the positive factor cancels in
+            # p (exactly for [-1, 1] and [0, 1], else up to float32 rounding). Both entropies then
+            # run as the two rows of one zero-padded tensor.
+            x_sums = x.sum(-1).flatten().sub_(x.shape[-1] * low)
             return reference_entropies(pad_sequence([q_sums, x_sums], batch_first=True))
         entropy_q = entropy(counts / counts.sum().clamp_min(1.0))
-        return torch.stack([entropy_q, intensity_entropy((x + 1.0) / 2.0)])
+        return torch.stack([entropy_q, intensity_entropy((x - low) / (high - low))])
 
     @torch.no_grad()
     def update(self, x: Tensor, z_q: Tensor, counts: Tensor) -> Tensor:

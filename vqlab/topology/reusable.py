@@ -29,6 +29,13 @@ Schedule: training step t (counted by :meth:`step`) refreshes when ``t % pairing
   pairing is recomputed on the calling thread from the same submitted points and a new worker is
   started, so results are unchanged.
 
+Diagrams for display: a reused pairing evaluated on points that have moved since it was computed
+is not the diagram of those points (some H1 bars even get negative length); it is what the loss
+uses (the documented approximation), not what should be shown. :meth:`fresh_diagrams` returns the
+last *valid* diagram: the pairing of the last refresh evaluated on the very points it was computed
+from (in asynchronous mode those of the previous refresh), ``fresh_step`` the training step of those
+points; it is recomputed once where no refresh has happened since start-up or resume.
+
 Checkpoints: :meth:`state_dict` holds the step counter, the last stability, the current pairing and,
 in asynchronous mode, the pairing still in flight (it waits for it), so resuming reproduces the
 uninterrupted sequence of pairings exactly. In Lightning, the owner (callback or module) returns
@@ -73,7 +80,10 @@ class ReusablePairing:
         self.pairing: Pairing | None = None
         self.stability = float("nan")  # no refresh compared yet
         self.steps = 0
-        self._pending: tuple[Future, np.ndarray] | Pairing | None = None
+        self.fresh: tuple[Tensor, Tensor] | None = None  # see fresh_diagrams
+        self.fresh_step = -1
+        # in flight: (future or adopted pairing, the points it is computed from, their step)
+        self._pending: tuple[Future | Pairing, np.ndarray | None, int] | None = None
         self._executor: ProcessPoolExecutor | None = None
         self._finalizer: weakref.finalize | None = None
 
@@ -100,28 +110,45 @@ class ReusablePairing:
         """
         return self.pairing if self.pairing is not None else Pairing.compute(points)
 
+    def fresh_diagrams(self, points: Tensor) -> tuple[Tensor, Tensor]:
+        """The last valid ``(h0, h1)`` (detached; see the module doc), computed from ``points``
+        (and kept) where there is none yet."""
+        if self.fresh is None:
+            with torch.no_grad():
+                self.fresh = Pairing.compute(points).diagrams(points.detach())
+            self.fresh_step = self.steps - 1
+        return self.fresh
+
     def _refresh(self, points: Tensor) -> None:
-        pending = self._take_pending()
+        pending, source, source_step = self._take_pending()
         if pending is None:
             pending = Pairing.compute(points)
+            source, source_step = points.detach().cpu().double().numpy(), self.steps
         if self.pairing is not None:
             self.stability = pairing_stability(self.pairing, pending)
         self.pairing = pending
+        if source is not None:
+            with torch.no_grad():
+                original = torch.from_numpy(source).to(points.device, points.dtype)
+                self.fresh, self.fresh_step = pending.diagrams(original), source_step
         if self.asynchronous:
             array = points.detach().cpu().double().numpy()
-            self._pending = (self._worker().submit(pairing_arrays, array), array)
+            future = self._worker().submit(pairing_arrays, array)
+            self._pending = (future, array, self.steps)
 
-    def _take_pending(self) -> Pairing | None:
+    def _take_pending(self) -> tuple[Pairing | None, np.ndarray | None, int]:
         pending, self._pending = self._pending, None
-        if pending is None or isinstance(pending, Pairing):
-            return pending
-        future, array = pending
+        if pending is None:
+            return None, None, -1
+        work, array, step = pending
+        if isinstance(work, Pairing):
+            return work, array, step
         try:
-            return Pairing.from_arrays(future.result())
+            return Pairing.from_arrays(work.result()), array, step
         except Exception:
             # A dead or failing worker must not change results: redo the same work here.
             self._stop_worker()
-            return Pairing.from_arrays(pairing_arrays(array))
+            return Pairing.from_arrays(pairing_arrays(array)), array, step
 
     def _worker(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -154,9 +181,9 @@ class ReusablePairing:
         }
         if self.pairing is not None:
             state |= self.pairing.state_dict(_PAIRING)
-        pending = self._take_pending()
-        self._pending = pending
+        pending, array, step = self._take_pending()
         if pending is not None:
+            self._pending = (pending, array, step)
             state |= pending.state_dict(_PENDING)
         return state
 
@@ -167,7 +194,10 @@ class ReusablePairing:
         has_pairing = f"{_PAIRING}h0_death" in state
         self.pairing = Pairing.from_state_dict(state, _PAIRING) if has_pairing else None
         has_pending = f"{_PENDING}h0_death" in state
-        self._pending = Pairing.from_state_dict(state, _PENDING) if has_pending else None
+        pending = Pairing.from_state_dict(state, _PENDING) if has_pending else None
+        # the points of a saved in-flight pairing are not kept: fresh_diagrams recomputes once
+        self._pending = None if pending is None else (pending, None, -1)
+        self.fresh, self.fresh_step = None, -1
 
 
 def _shutdown(executor: ProcessPoolExecutor) -> None:
