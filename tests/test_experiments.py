@@ -38,6 +38,16 @@ def test_discovery_finds_the_scripts_of_the_readme() -> None:
     assert f"SKIPPED = {SKIPPED}" in (REPO_ROOT / "experiments" / "optional.py").read_text()
 
 
+def test_a_missing_baseline_exits_with_the_skip_status_and_one_line() -> None:
+    code = "from experiments.optional import require; require('vqlab_no_such_module', 'no-such')"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == SKIPPED
+    assert result.stderr.strip().startswith("experiments: skipped: ")
+    assert "no-such" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_script_runs_with_quick(name: str, tmp_path: Path) -> None:
