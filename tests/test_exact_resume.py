@@ -36,6 +36,11 @@ TINY_CONV = [
     "model.encoder.residual_channels=4",
     "model.encoder.latent_dim=4",
     "model.quantizer.codebook_size=16",
+    # the default callbacks' codebook levers act around the cut: k-means init, respawn every 2 steps
+    "callbacks.kmeans_init.num_batches=2",
+    "callbacks.respawn.every_n_steps=2",
+    "callbacks.respawn.threshold=0.5",
+    "callbacks.respawn.noise=0.1",
 ]
 MODELS = {
     "vqvae_ema": ["model=vqvae_ema", *TINY_CONV],

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 import torch
@@ -116,3 +120,23 @@ def test_failed_worker_result_is_recomputed_in_process() -> None:
     pairing._pending = (failed, first.double().numpy(), 0)  # as if a worker had been given `first`
     pairing.step(second)
     _assert_same_pairing(pairing.pairing, Pairing.compute(first))
+
+
+def test_unguarded_script_falls_back_to_synchronous_pairing_with_one_warning(tmp_path: Path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import torch\n"
+        "from vqlab.topology import ReusablePairing\n"
+        "pairing = ReusablePairing(pairing_every=1, asynchronous=True)\n"
+        "for step in range(3):\n"
+        "    pairing.step(torch.rand(12, 3, generator=torch.Generator().manual_seed(step)))\n"
+        "print('asynchronous', pairing.asynchronous)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "asynchronous False"
+    assert result.stderr.count("no `if __name__") == 1
+    assert "RuntimeError" not in result.stderr

@@ -27,7 +27,9 @@ Schedule: training step t (counted by :meth:`step`) refreshes when ``t % pairing
   very first refresh (no pairing yet) is computed synchronously. giotto-ph holds the GIL, hence a
   process (``spawn`` by default: safe with CUDA and threads), not a thread. If the worker dies, the
   pairing is recomputed on the calling thread from the same submitted points and a new worker is
-  started, so results are unchanged.
+  started, so results are unchanged. When the main script has no ``if __name__ == "__main__":``
+  guard (:func:`vqlab.topology.spawn_safety.main_script_is_guarded`), a spawned worker would re-run
+  the whole script: the pairing then falls back to synchronous mode with a warning.
 
 Diagrams for display: a reused pairing evaluated on points that have moved since it was computed
 is not the diagram of those points (some H1 bars even get negative length); it is what the loss
@@ -47,6 +49,7 @@ this dict from its own ``state_dict`` (or stores it in ``on_save_checkpoint``), 
 from __future__ import annotations
 
 import multiprocessing
+import warnings
 import weakref
 from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -55,6 +58,7 @@ import torch
 from torch import Tensor
 
 from vqlab.topology.pairing import Pairing, pairing_arrays, pairing_stability
+from vqlab.topology.spawn_safety import main_script_is_guarded
 
 _PAIRING = "pairing."
 _PENDING = "pending."
@@ -131,6 +135,14 @@ class ReusablePairing:
             with torch.no_grad():
                 original = torch.from_numpy(source).to(points.device, points.dtype)
                 self.fresh, self.fresh_step = pending.diagrams(original), source_step
+        if self.asynchronous and self.start_method != "fork" and not main_script_is_guarded():
+            warnings.warn(
+                'the main script has no `if __name__ == "__main__":` guard, so a spawned '
+                "pairing worker would re-run it: HC-VQ pairs synchronously instead "
+                "(put the training call under the guard for asynchronous pairing)",
+                stacklevel=2,
+            )
+            self.asynchronous = False
         if self.asynchronous:
             array = points.detach().cpu().double().numpy()
             future = self._worker().submit(pairing_arrays, array)
