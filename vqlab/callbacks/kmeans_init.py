@@ -94,7 +94,10 @@ class KMeansInit(L.Callback):
         )
         world, own = trainer.world_size, trainer.global_rank
         first = itertools.islice(loader, self.num_batches * world)
-        return [batch[0] for index, batch in enumerate(first) if index % world == own]
+        mine = [batch for index, batch in enumerate(first) if index % world == own]
+        if datamodule is not None:  # image datamodules serve uint8 and scale after the transfer
+            mine = [datamodule.on_after_batch_transfer(batch, 0) for batch in mine]
+        return [batch[0] for batch in mine]
 
     @torch.no_grad()
     def _collect(
