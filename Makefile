@@ -29,8 +29,11 @@ format: install
 	$(VENV)/bin/ruff format vqlab tests experiments
 	$(VENV)/bin/ruff check --fix vqlab tests experiments
 
-bench: install  ## quantizer speed against vector-quantize-pytorch and the bare floor
-	$(PYTHON) -m experiments.bench_quantizer
+bench: install  ## the quick (--quick: tiny sizes) run of every experiments/bench_*.py
+	@set -e; for script in experiments/bench_*.py; do \
+		name=$$(basename $$script .py); echo "== python -m experiments.$$name --quick"; \
+		$(PYTHON) -m experiments.$$name --quick; \
+	done
 
 wheel: install  ## dist/vqlab-*.whl, configs included (conf/ ships as vqlab/conf)
 	$(PYTHON) -m pip wheel --no-deps --no-build-isolation --wheel-dir dist .

@@ -1,8 +1,8 @@
 """Throughput of the device-resident path against the DataLoader path on MNIST-sized data.
 
-Run from the repository root: ``python -m experiments.bench_data [--steps 200] [--threads 1]``.
-Writes a random 60000 x 28 x 28 uint8 training set as MNIST idx files into a temporary folder,
-then prints
+Run from the repository root: ``python -m experiments.bench_data [--steps 200] [--threads 1]``
+(``--quick``: 1000 images, 2 steps). Writes a random 60000 x 28 x 28 uint8 training set as MNIST
+idx files into a temporary folder, then prints
 
 - samples/s of one training epoch of batches (scaled to [-1, 1], as the model receives them),
 - steps/s of training ``vqvae_ema`` (conf/model/vqvae_ema.yaml) for ``--steps`` steps,
@@ -13,6 +13,7 @@ for the device-resident path and the DataLoader path (0 and 2 worker processes).
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -33,11 +34,13 @@ PATHS = {
 }
 
 
-def datamodule(root: str, in_memory: str, num_workers: int, batch_size: int) -> MNISTDataModule:
+def datamodule(
+    root: str, in_memory: str, num_workers: int, batch_size: int, val_fraction: float = 0.001
+) -> MNISTDataModule:
     """MNIST with ``val_fraction=0`` wouldn't split; a tiny val keeps 59940 training samples."""
     return MNISTDataModule(
         root,
-        val_fraction=0.001,
+        val_fraction=val_fraction,
         batch_size=batch_size,
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
@@ -78,25 +81,31 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1000 images, 2 steps")
     args = parser.parse_args()
+    num_train, num_test, val_fraction = 60000, 1000, 0.001
+    if args.quick:
+        num_train, num_test, val_fraction, args.steps = 1000, 100, 0.1, 2
     torch.set_num_threads(args.threads)
     L.seed_everything(0, verbose=False)
     with tempfile.TemporaryDirectory() as root:
-        write_mnist(Path(root), num_train=60000, num_test=1000)
+        write_mnist(Path(root), num_train=num_train, num_test=num_test)
         print(
             f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-            f"batch size {args.batch_size}, {args.steps} training steps"
+            f"batch size {args.batch_size}, {args.steps} training steps, "
+            f"load average before {os.getloadavg()[0]:.1f}"
         )
         print("| path | setup s | batches: samples/s | vqvae_ema: steps/s |")
         print("| --- | --- | --- | --- |")
         for name, (in_memory, workers) in PATHS.items():
-            data = datamodule(root, in_memory, workers, args.batch_size)
+            data = datamodule(root, in_memory, workers, args.batch_size, val_fraction)
             start = time.perf_counter()
             data.setup("fit")
             setup = time.perf_counter() - start
             samples = epoch_samples_per_second(data)
             steps = training_steps_per_second(data, args.steps)
             print(f"| {name} | {setup:.1f} | {samples:,.0f} | {steps:.1f} |", flush=True)
+        print(f"load average after {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

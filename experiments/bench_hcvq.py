@@ -1,8 +1,8 @@
 """Cost of HC-VQ: a whole training step with and without the term, and the regularizer per step.
 
-Run from the repository root (one run, methods interleaved, medians):
+Run from the repository root (one run, methods interleaved, medians; ``--quick``: tiny sizes):
 
-    PYTHONPATH=. python experiments/bench_hcvq.py --threads 1 --reps 5 --sizes 128 512
+    python -m experiments.bench_hcvq --threads 1 --reps 5 --sizes 128 512
 
 1. Training step (forward, loss, backward, Adam step) of ``HCVQ`` with ``enabled=false`` (plain
    VQ-VAE) against ``enabled=true`` with the asynchronous reusable pairing, K in ``--sizes``,
@@ -18,8 +18,8 @@ Run from the repository root (one run, methods interleaved, medians):
    bench). ``s`` is set to 1 (as after the first ``period`` steps), so the term is paid in full;
    ``period`` is the default (200), as in training.
 
-The load average (``os.getloadavg``) is printed before and after: the timings are only as quiet
-as the machine.
+The load average (``os.getloadavg``) is printed before, after and beside every row: the timings
+are only as quiet as the machine. Needs torch-topological (the reference), from the ``bench`` extra.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from collections.abc import Callable
 import torch
 
 from experiments.bench_hcvq_topology import make_codebook, reference_step, with_rest_of_step
+from experiments.optional import require
 from vqlab.models import HCVQ
 from vqlab.nets import ConvDecoder, ConvEncoder
 from vqlab.quantizers import QuantizerOutput, STEQuantizer
@@ -44,27 +45,30 @@ SHAPE = (3, 32, 32)
 BATCH = 32
 DIM = 64
 PAIRING_EVERY = (10, 25, 50)
+QUICK = {"shape": (3, 8, 8), "batch": 4, "pairing_every": (2,), "sizes": [16], "reps": 1}
 
 
-def make_model(size: int, enabled: bool, pairing_every: int, asynchronous: bool) -> HCVQ:
+def make_model(
+    size: int, enabled: bool, pairing_every: int, asynchronous: bool, shape: tuple[int, ...]
+) -> HCVQ:
     torch.manual_seed(0)
     nets = {"hidden_channels": [64, 128], "latent_dim": DIM, "num_residual_blocks": 2}
     regularizer = HCVQRegularizer(
         HomologyLoss(), pairing_every=pairing_every, asynchronous=asynchronous, enabled=enabled
     )
     return HCVQ(
-        ConvEncoder(SHAPE, residual_channels=64, **nets),
+        ConvEncoder(shape, residual_channels=64, **nets),
         STEQuantizer(size, DIM),
-        ConvDecoder(SHAPE, residual_channels=64, **nets),
+        ConvDecoder(shape, residual_channels=64, **nets),
         functools.partial(torch.optim.Adam, lr=8e-4),
         hcvq=regularizer,
     ).train()
 
 
-def training_step(model: HCVQ) -> Callable[[], float]:
+def training_step(model: HCVQ, shape: tuple[int, ...], batch: int) -> Callable[[], float]:
     """One optimisation step on a fixed random batch; returns its seconds."""
     optimizer = model.optimizer_factory(model.parameters())
-    x = torch.rand(BATCH, *SHAPE, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    x = torch.rand(batch, *shape, generator=torch.Generator().manual_seed(1)) * 2 - 1
 
     def step() -> float:
         start = time.perf_counter()
@@ -77,7 +81,9 @@ def training_step(model: HCVQ) -> Callable[[], float]:
     return step
 
 
-def regularizer_step(size: int, pairing_every: int, asynchronous: bool) -> Callable[[], float]:
+def regularizer_step(
+    size: int, pairing_every: int, asynchronous: bool, shape: tuple[int, ...], batch: int
+) -> Callable[[], float]:
     """The HC-VQ term alone: entropy scale, diagrams, loss, backward to the codebook."""
     codebook = make_codebook(size, "reference").requires_grad_(True)
     regularizer = HCVQRegularizer(
@@ -85,8 +91,9 @@ def regularizer_step(size: int, pairing_every: int, asynchronous: bool) -> Calla
     )
     # s > 0 as after the first period (default 200 steps), so the term and its backward are paid
     regularizer.entropy_scale.scale.fill_(1.0)
-    x = torch.rand(BATCH, *SHAPE) * 2 - 1
-    indices = torch.randint(0, size, (BATCH, 8, 8))
+    x = torch.rand(batch, *shape) * 2 - 1
+    latent = shape[-1] // 4  # two stride-2 convolutions
+    indices = torch.randint(0, size, (batch, latent, latent))
     counts = torch.bincount(indices.flatten(), minlength=size).float()
     quantized = QuantizerOutput(torch.empty(0), indices, torch.zeros(()), counts)
 
@@ -110,45 +117,85 @@ def median_ms(methods: dict[str, Callable[[], float]], steps: int, reps: int) ->
     return {name: 1e3 * statistics.median(values) for name, values in times.items()}
 
 
+def load() -> str:
+    """The 1-minute load average, printed beside every row."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 512])
     parser.add_argument("--rest-ms", type=float, default=10.0)
+    parser.add_argument(
+        "--tables", choices=("both", "step", "regularizer"), default="both", help="which table(s)"
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny net, K = 16, k = 2")
     args = parser.parse_args()
+    shape, batch, pairing_every = SHAPE, BATCH, PAIRING_EVERY
+    if args.quick:
+        shape, batch, pairing_every = QUICK["shape"], QUICK["batch"], QUICK["pairing_every"]
+        args.sizes, args.reps, args.rest_ms = QUICK["sizes"], QUICK["reps"], 0.0
+    require("torch_topological", "torch-topological")
     torch.set_num_threads(args.threads)
-    print(f"load average before: {os.getloadavg()}")
-    ks = " | ".join(f"async k={every} ms (ratio)" for every in PAIRING_EVERY)
-    print(f"| K | plain step ms | {ks} |")
-    print("|---" * (2 + len(PAIRING_EVERY)) + "|")
-    for size in args.sizes:
-        steps = {"plain": training_step(make_model(size, False, 10, False))}
-        for every in PAIRING_EVERY:
-            steps[f"k{every}"] = training_step(make_model(size, True, every, True))
-        ms = median_ms(steps, steps=max(PAIRING_EVERY), reps=args.reps)
+    print(f"torch {torch.__version__}, {args.threads} thread(s), load average before: {load()}")
+    if args.tables != "regularizer":
+        step_table(args.sizes, args.reps, shape, batch, pairing_every)
+    if args.tables != "step":
+        regularizer_table(
+            args.sizes, args.reps, args.rest_ms, shape, batch, pairing_every, args.quick
+        )
+    print(f"load average after: {load()}")
+
+
+def step_table(
+    sizes: list[int], reps: int, shape: tuple[int, ...], batch: int, pairing_every: tuple[int, ...]
+) -> None:
+    """Whole training step, plain against HC-VQ with asynchronous pairing."""
+    ks = " | ".join(f"async k={every} ms (ratio)" for every in pairing_every)
+    print(f"| K | plain step ms | {ks} | load |")
+    print("|---" * (3 + len(pairing_every)) + "|")
+    for size in sizes:
+        steps = {"plain": training_step(make_model(size, False, 10, False, shape), shape, batch)}
+        for every in pairing_every:
+            model = make_model(size, True, every, True, shape)
+            steps[f"k{every}"] = training_step(model, shape, batch)
+        ms = median_ms(steps, steps=max(pairing_every), reps=reps)
         cells = [
             f"{ms[f'k{every}']:.1f} ({ms[f'k{every}'] / ms['plain']:.2f}x)"
-            for every in PAIRING_EVERY
+            for every in pairing_every
         ]
-        print(f"| {size} | {ms['plain']:.1f} | {' | '.join(cells)} |")
+        print(f"| {size} | {ms['plain']:.1f} | {' | '.join(cells)} | {load()} |", flush=True)
     print()
-    modes = [(mode, every) for mode in ("sync", "async") for every in PAIRING_EVERY]
+
+
+def regularizer_table(
+    sizes: list[int],
+    reps: int,
+    rest_ms: float,
+    shape: tuple[int, ...],
+    batch: int,
+    pairing_every: tuple[int, ...],
+    quick: bool,
+) -> None:
+    """The regularizer alone per step, the reference's way against ours (sync and async)."""
+    # --quick: the async path already ran in the step table; one worker start is enough
+    kinds = ("sync",) if quick else ("sync", "async")
+    modes = [(mode, every) for mode in kinds for every in pairing_every]
     names = [f"{mode}{every}" for mode, every in modes]
     header = " | ".join(f"ours {mode} k={every} ms (ratio)" for mode, every in modes)
-    print(f"| K | reference ms | {header} |")
-    print("|---" * (2 + len(names)) + "|")
-    for size in args.sizes:
+    print(f"| K | reference ms | {header} | load |")
+    print("|---" * (3 + len(names)) + "|")
+    for size in sizes:
         codebook = make_codebook(size, "reference").requires_grad_(True)
         methods = {"reference": reference_step(codebook, HomologyLoss())}
-        for mode in ("sync", "async"):
-            for every in PAIRING_EVERY:
-                methods[f"{mode}{every}"] = regularizer_step(size, every, mode == "async")
-        methods = {name: with_rest_of_step(step, args.rest_ms) for name, step in methods.items()}
-        ms = median_ms(methods, steps=max(PAIRING_EVERY), reps=args.reps)
+        for mode, every in modes:
+            methods[f"{mode}{every}"] = regularizer_step(size, every, mode == "async", shape, batch)
+        methods = {name: with_rest_of_step(step, rest_ms) for name, step in methods.items()}
+        ms = median_ms(methods, steps=max(pairing_every), reps=reps)
         cells = [f"{ms[name]:.2f} ({ms['reference'] / ms[name]:.1f}x)" for name in names]
-        print(f"| {size} | {ms['reference']:.1f} | {' | '.join(cells)} |")
-    print(f"load average after: {os.getloadavg()}")
+        print(f"| {size} | {ms['reference']:.1f} | {' | '.join(cells)} | {load()} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,20 +14,23 @@ mode, pairing_every = 10: time spent in the homology term on the training thread
 worker included, while the rest of each training step is simulated by ``--rest-ms`` of single-thread
 matmuls; the worker process runs on another core).
 
-    python experiments/bench_hcvq_topology.py [--threads 1] [--reps 7] [--sizes 128 512]
-                                              [--rest-ms 10]
+    python -m experiments.bench_hcvq_topology [--threads 1] [--reps 7] [--sizes 128 512]
+                                              [--rest-ms 10] [--quick]
+
+Needs torch-topological (the reference's library), from the ``bench`` extra.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
 
 import torch
-from torch_topological.nn import VietorisRipsComplex
 
+from experiments.optional import require
 from vqlab.topology import HomologyLoss, Pairing, ReusablePairing
 
 DIM = 64
@@ -57,7 +60,8 @@ def timed(work: Callable[[], object]) -> Step:
 
 
 def reference_step(codebook: torch.Tensor, loss: HomologyLoss) -> Step:
-    complex_ = VietorisRipsComplex(dim=1)
+    """The reference's way: torch-topological's full persistence on every step."""
+    complex_ = require("torch_topological.nn", "torch-topological").VietorisRipsComplex(dim=1)
     return timed(lambda: loss(*(info.diagram for info in complex_(codebook))).backward())
 
 
@@ -88,12 +92,14 @@ def seconds_per_step(step: Step, steps: int) -> float:
     return sum(step() for _ in range(steps)) / steps
 
 
-def bench(size: int, init: str, reps: int, rest_ms: float) -> dict[str, float]:
+def bench(
+    size: int, init: str, reps: int, rest_ms: float, pairing_every: tuple[int, ...] = PAIRING_EVERY
+) -> dict[str, float]:
     """Median milliseconds per step of every method, interleaved within each repetition."""
     codebook = make_codebook(size, init).requires_grad_(True)
     loss = HomologyLoss()
     methods = {"reference": (reference_step(codebook, loss), BLOCK_MIN)}
-    for every in PAIRING_EVERY:
+    for every in pairing_every:
         step = ours_step(codebook, loss, ReusablePairing(pairing_every=every))
         methods[f"every_{every}"] = (step, max(every, BLOCK_MIN))
     methods["refresh"] = (timed(lambda: Pairing.compute(codebook)), BLOCK_MIN)
@@ -119,21 +125,29 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 512])
     parser.add_argument("--rest-ms", type=float, default=10.0)
+    parser.add_argument("--quick", action="store_true", help="smoke run: K = 16, 1 rep, k = 1")
     args = parser.parse_args()
+    pairing_every = PAIRING_EVERY
+    if args.quick:
+        args.reps, args.sizes, args.rest_ms, pairing_every = 1, [16], 0.0, (1,)
+    require("torch_topological", "torch-topological")
     torch.set_num_threads(args.threads)
-    ours = " | ".join(f"ours k={every} ms (ratio)" for every in PAIRING_EVERY)
-    print(f"torch {torch.__version__}, threads {args.threads}, d {DIM}, reps {args.reps}")
+    ours = " | ".join(f"ours k={every} ms (ratio)" for every in pairing_every)
+    print(
+        f"torch {torch.__version__}, threads {args.threads}, d {DIM}, reps {args.reps}, "
+        f"load average before {os.getloadavg()}"
+    )
     print(
         f"| K | init | reference ms | {ours} | refresh ms | evaluate ms | "
         f"async k={ASYNC_EVERY} ms (ratio) |"
     )
-    print("|---" * (6 + len(PAIRING_EVERY)) + "|")
+    print("|---" * (6 + len(pairing_every)) + "|")
     for size in args.sizes:
         for init in ("reference", "randn"):
-            ms = bench(size, init, args.reps, args.rest_ms)
+            ms = bench(size, init, args.reps, args.rest_ms, pairing_every)
             cells = " | ".join(
                 f"{ms[f'every_{every}']:.2f} ({ms['reference'] / ms[f'every_{every}']:.1f}x)"
-                for every in PAIRING_EVERY
+                for every in pairing_every
             )
             print(
                 f"| {size} | {init} | {ms['reference']:.2f} | {cells} | "
@@ -141,6 +155,7 @@ def main() -> None:
                 f"{ms['async']:.3f} ({ms['reference'] / ms['async']:.1f}x) |",
                 flush=True,
             )
+    print(f"load average after {os.getloadavg()}")
 
 
 if __name__ == "__main__":

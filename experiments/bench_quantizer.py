@@ -22,7 +22,9 @@ CPU: the process' peak resident set (``VmHWM``, reset through ``/proc/self/clear
 resident set before the step, with glibc's mmap threshold pinned at 64 KiB so every tensor larger
 than that is mapped on allocation and unmapped on free, and the resident set follows live tensors.
 
-Run from the repository root: ``python -m experiments.bench_quantizer --repeats 15``.
+Run from the repository root: ``python -m experiments.bench_quantizer --repeats 15``
+(``--quick``: K = 64, d = 8, N = 1024, 2 repeats, no memory subprocesses). Needs
+vector-quantize-pytorch (the baseline), from the ``bench`` extra.
 
 ``--suite levers``: every lever quantizer against its vector-quantize-pytorch counterpart
 (``experiments/lever_contenders.py``), forward + backward of ``loss + quantized^2``, same timing
@@ -45,6 +47,7 @@ from pathlib import Path
 import torch
 
 from experiments.lever_contenders import LEVERS, make_lever_step
+from experiments.optional import require
 
 CONTENDERS = ("vqlab", "vq-pytorch", "floor")
 SIZES = ((512, 64), (8192, 32))  # (codebook size K, dim d)
@@ -72,9 +75,8 @@ def make_step(
 
         quantizer = EMAQuantizer(codebook_size, dim, decay=0.99, beta=0.25)
     else:
-        from vector_quantize_pytorch import VectorQuantize
-
-        quantizer = VectorQuantize(
+        library = require("vector_quantize_pytorch", "vector-quantize-pytorch")
+        quantizer = library.VectorQuantize(
             dim=dim, codebook_size=codebook_size, decay=0.99, commitment_weight=0.25
         )
         z = z.unsqueeze(0)  # (1, n, d): VectorQuantize expects (batch, sequence, dim)
@@ -260,12 +262,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--levers", default=",".join(LEVERS), help="comma-separated")
     parser.add_argument("--compile", action="store_true", help="graph breaks + compiled step")
     parser.add_argument("--compile-backend", default="inductor")
-    return parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny sizes, no memory")
+    args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.num_vectors, args.repeats, args.warmup = "64x8", 1024, 2, 1
+        args.no_memory = True
+    return args
 
 
 def main() -> None:
     """Time (and measure) every contender at every size; print markdown tables."""
     args = parse_args()
+    require("vector_quantize_pytorch", "vector-quantize-pytorch")
     torch.set_num_threads(args.threads)
     dtype = getattr(torch, args.dtype)
     torch.manual_seed(0)
@@ -292,7 +300,8 @@ def main() -> None:
     sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
     print(
         f"device={args.device} threads={args.threads} dtype={args.dtype} N={args.num_vectors} "
-        f"repeats={args.repeats} torch={torch.__version__}\n"
+        f"repeats={args.repeats} torch={torch.__version__} "
+        f"load average before {os.getloadavg()[0]:.1f}\n"
     )
     rows, ratio_rows = [], []
     for codebook_size, dim in sizes:
@@ -324,6 +333,7 @@ def main() -> None:
     print("\n| K | d | time vq-pytorch / vqlab | time vqlab / floor | memory vqlab / vq-pytorch |")
     print("| ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(ratio_rows))
+    print(f"\nload average after {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

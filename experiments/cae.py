@@ -8,12 +8,14 @@ Laplacian score 0.070. The GJS regularizer is from Nilsson et al., ICML 2024, ar
 Digits (64 pixels, embedded): k in {8, 16, 32}, CAE with and without GJS, and with
 ``--indirect-dim m`` each also with indirectly parameterised logits (IP-CAE, Nilsson et al. 2024:
 a learned m-dim embedding per selector and one shared linear map); MNIST k = 50 when
-``--mnist-root`` holds torchvision's MNIST (else skipped). ``python experiments/cae.py``.
+``--mnist-root`` holds torchvision's MNIST (else skipped). ``python -m experiments.cae``
+(``--quick``: k = 4, 1 epoch, no MNIST).
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from functools import partial
@@ -116,9 +118,13 @@ def decoder_mse(model: ConcreteAutoencoder, images: torch.Tensor) -> float:
 
 
 def compare(
-    name: str, splits: dict[str, torch.Tensor], ks: list[int], settings: TrainSettings
+    name: str,
+    splits: dict[str, torch.Tensor],
+    ks: list[int],
+    settings: TrainSettings,
+    figures: Path = FIGURES,
 ) -> list[dict]:
-    """One row per (k, method); saves the masks as ``figures/cae_<name>_masks.png``."""
+    """One row per (k, method); saves the masks as ``<figures>/cae_<name>_masks.png``."""
     train, test = (splits[split].flatten(1).numpy() for split in ("train", "test"))
     by_variance = np.argsort(train.var(0))[::-1]
     rows, masks = [], {}
@@ -161,11 +167,11 @@ def compare(
                     "seconds": time.perf_counter() - start,
                 }
             )
-    save_masks(name, splits["train"], ks, masks)
+    save_masks(name, splits["train"], ks, masks, figures)
     return rows
 
 
-def save_masks(name: str, images: torch.Tensor, ks: list[int], masks: dict) -> None:
+def save_masks(name: str, images: torch.Tensor, ks: list[int], masks: dict, figures: Path) -> None:
     """Selected pixels (white) over the mean training image, one row per k."""
     labels = list(dict.fromkeys(label for _, label in masks))
     mean_image = images.mean(0)[0].numpy()
@@ -181,9 +187,9 @@ def save_masks(name: str, images: torch.Tensor, ks: list[int], masks: dict) -> N
             axes[row, column].imshow(overlay)
             axes[row, column].set_title(f"k={k}: {label}", fontsize=7)
             axes[row, column].axis("off")
-    FIGURES.mkdir(exist_ok=True)
+    figures.mkdir(exist_ok=True)
     figure.tight_layout()
-    figure.savefig(FIGURES / f"cae_{name}_masks.png", dpi=120)
+    figure.savefig(figures / f"cae_{name}_masks.png", dpi=120)
     plt.close(figure)
 
 
@@ -238,14 +244,23 @@ def main() -> None:
     parser.add_argument("--mnist-root", type=Path, default=Path("data"))
     parser.add_argument("--mnist-train", type=int, default=50000)
     parser.add_argument("--mnist-epochs", type=int, default=100)
+    parser.add_argument("--figures", type=Path, default=FIGURES, help="where the masks go")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: k = 4, 1 epoch, figures in a temp dir"
+    )
     args = parser.parse_args()
+    if args.quick:  # the committed figures stay as they are
+        args.ks, args.epochs, args.mnist_root = [4], 1, None
+        args.figures = Path(tempfile.mkdtemp(prefix="vqlab_cae_"))
     torch.set_num_threads(1)  # tiny models: threads only add overhead
     settings = TrainSettings(
         args.epochs, args.batch_size, args.lr, args.gjs_weight, args.seed, args.indirect_dim
     )
     name = "digits" if args.indirect_dim is None else f"digits_ip{args.indirect_dim}"
-    rows = compare(name, digits_splits(args.seed), args.ks, settings)
+    rows = compare(name, digits_splits(args.seed), args.ks, settings, args.figures)
     print_table("digits (64 pixels; MSE in [0, 1] pixel units)", rows)
+    if args.mnist_root is None:
+        return
     splits = mnist_splits(args.mnist_root, args.mnist_train, args.seed)
     if splits is None:
         print(
@@ -254,7 +269,7 @@ def main() -> None:
         )
         return
     mnist = replace(settings, epochs=args.mnist_epochs, batch_size=256, lr=1e-3)
-    rows = compare("mnist", splits, [50], mnist)
+    rows = compare("mnist", splits, [50], mnist, args.figures)
     print_table("MNIST k = 50 (paper: CAE 0.026, PCA 0.012, PFA 0.051, LS 0.070)", rows)
 
 

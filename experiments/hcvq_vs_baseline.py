@@ -2,7 +2,9 @@
 
 Run from the repository root (~5 minutes on 2 CPU cores):
 
-    PYTHONPATH=. python experiments/hcvq_vs_baseline.py --seeds 0 1 2 --steps 600
+    python -m experiments.hcvq_vs_baseline --seeds 0 1 2 --steps 600
+
+(``--quick``: seed 0, 4 steps, period 2.)
 
 CPU-sized setting: ``experiment=hcvq_digits`` (8x8 digits, vqlab's small conv net, 4x4 latents of
 d = 16, K = 128 straight-through codebook, Adam 8e-4, batch 64) for ``--steps`` training steps, with
@@ -86,7 +88,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--period", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 4 steps")
     args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.steps, args.period = [0], 4, 2
     torch.set_num_threads(1)
     rows = {}
     for name, overrides in VARIANTS.items():
@@ -94,7 +99,7 @@ def main() -> None:
         rows[name] = {
             metric: (
                 statistics.mean(r[metric] for r in results),
-                statistics.stdev(r[metric] for r in results),
+                statistics.stdev(r[metric] for r in results) if len(results) > 1 else 0.0,
             )
             for metric in results[0]
         }

@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pad_sequence
 
 from vqlab.errors import ConfigValueError, check_non_negative, check_positive
 from vqlab.functional import code_histogram, entropy
@@ -49,9 +50,17 @@ def reference_entropy(values: Tensor) -> Tensor:
     ``s = values.sum(-1)`` (all leading positions), ``p = |s / sum s|``,
     ``H = -sum p log(p + 1e-8)``.
     """
-    sums = values.sum(-1).flatten()
-    p = (sums / sums.sum()).abs()
-    return -p.dot(torch.log(p + REFERENCE_LOG_EPSILON))  # dot: one op for the sum of products
+    return reference_entropies(values.sum(-1).flatten().unsqueeze(0))[0]
+
+
+def reference_entropies(sums: Tensor) -> Tensor:
+    """:func:`reference_entropy` of each row of ``sums`` (r, n), already summed -> (r,).
+
+    Trailing zeros do not change a row's entropy (they add 0 to ``sum s``, and ``0 log(1e-8)``
+    is 0), so vectors of different lengths are computed together, zero-padded to one (r, n).
+    """
+    p = sums.div(sums.sum(-1, keepdim=True)).abs_()
+    return (p * p.add(REFERENCE_LOG_EPSILON).log_()).sum(-1).neg_()
 
 
 def intensity_entropy(images: Tensor) -> Tensor:
@@ -99,20 +108,29 @@ class EntropyScale(nn.Module):
         ``reference`` reads z_q only through its coordinate sums ``z_q.sum(-1)``, so z_q may be
         given already summed, as (..., 1).
         """
+        entropy_q, entropy_x = self._entropies(x, z_q, counts).unbind()
+        return entropy_q, entropy_x
+
+    def _entropies(self, x: Tensor, z_q: Tensor, counts: Tensor) -> Tensor:
+        """:meth:`entropies` as one (2,) tensor ``[H_q, H_x]`` (the per-step hot path)."""
         x = x.detach().float()
         low, high = self.input_range
         if self.definition == "reference":
-            # the row sums of (x - low) / (high - low) as (row sum of x - width low) / (high - low):
-            # one pass over the batch instead of three (equal up to float32 rounding)
-            x01_sums = (x.sum(-1, keepdim=True) - x.shape[-1] * low) / (high - low)  # (b, ..., 1)
-            return reference_entropy(z_q.detach().float()), reference_entropy(x01_sums)
-        x01 = (x - low) / (high - low)
-        return entropy(counts / counts.sum().clamp_min(1.0)), intensity_entropy(x01)
+            z_q = z_q.detach().float()
+            q_sums = z_q.reshape(-1) if z_q.shape[-1] == 1 else z_q.sum(-1).flatten()
+            # The row sums of (x - low) / (high - low), times (high - low): row sum of x minus
+            # width * low. One pass over the batch instead of three; the positive factor cancels in
+            # p (exactly for [-1, 1] and [0, 1], else up to float32 rounding). Both entropies then
+            # run as the two rows of one zero-padded tensor.
+            x_sums = x.sum(-1).flatten().sub_(x.shape[-1] * low)
+            return reference_entropies(pad_sequence([q_sums, x_sums], batch_first=True))
+        entropy_q = entropy(counts / counts.sum().clamp_min(1.0))
+        return torch.stack([entropy_q, intensity_entropy((x - low) / (high - low))])
 
     @torch.no_grad()
     def update(self, x: Tensor, z_q: Tensor, counts: Tensor) -> Tensor:
         """Accumulate one training step; every ``period``-th step recompute ``s``. Returns ``s``."""
-        entropy_q, entropy_x = self.entropies(x, z_q, counts)
+        entropy_q, entropy_x = self._entropies(x, z_q, counts).unbind()
         keep = entropy_q != 0
         # A skipped step (H_q = 0) adds 0 to the H_q sum anyway: only H_x needs the mask.
         self.entropy_q_sum.add_(entropy_q)  # float32 into float64: exact, as .double() first

@@ -17,8 +17,10 @@ and the gradient, chained by hand (``g_e = dL/dl_e``, then :mod:`vqlab.topology.
 
 (``u_e := 0`` on a zero-length edge). Autograd through ``EdgeLengths``, :func:`soft_betti1`,
 :func:`mean_h0_death` and the two squared errors gives the same values with ~25 nodes, each paying
-PyTorch's per-op overhead; this is one node whose forward also computes ``g_e`` (training always
-runs the backward), so that the backward is a scaling and :mod:`vqlab.topology.edges`' scatter.
+PyTorch's per-op overhead; this is one node. Training always runs the backward, so when the points
+need a gradient the forward computes all of ``dL/dx`` (in-place ops, few allocations) and the
+backward is one scaling by the output's gradient; the non-differentiable outputs get no zero
+gradients materialised.
 """
 
 from __future__ import annotations
@@ -35,13 +37,27 @@ from vqlab.topology.signature import HomologyLoss
 
 @dataclass
 class PairedLoss:
-    """The loss (differentiable w.r.t. the points) and the detached quantities behind it."""
+    """The loss (differentiable w.r.t. the points) and the detached quantities behind it.
+
+    The diagrams ``h0`` / ``h1`` are views of ``lengths`` built on first access (a step that does
+    not read them does not pay for them).
+    """
 
     loss: Tensor  # scalar
-    h0: Tensor  # (n0, 2) H0 diagram, rows (birth, death), detached
-    h1: Tensor  # (n1, 2) H1 diagram, detached
+    lengths: Tensor  # (n0 + 2 n1,) bar ends in Pairing.edge_ends order, detached
+    pairing: Pairing
     b1: Tensor  # soft Betti-1 count, detached
     eps0: Tensor  # mean H0 death, detached
+
+    @property
+    def h0(self) -> Tensor:
+        """(n0, 2) H0 diagram, rows (birth, death), detached."""
+        return self.pairing.split_lengths(self.lengths)[0]
+
+    @property
+    def h1(self) -> Tensor:
+        """(n1, 2) H1 diagram, rows (birth, death), detached."""
+        return self.pairing.split_lengths(self.lengths)[1]
 
 
 class PairedHomologyLoss(torch.autograd.Function):
@@ -61,35 +77,40 @@ class PairedHomologyLoss(torch.autograd.Function):
         homology: HomologyLoss,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         difference = points.index_select(0, first) - points.index_select(0, second)  # (m, d)
-        lengths = (difference * difference).sum(-1).sqrt()  # x * x: pow(x, 2)'s bits, faster
+        lengths = (difference * difference).sum(-1).sqrt_()  # x * x: pow(x, 2)'s bits, faster
         num_h1 = (lengths.shape[0] - num_h0) // 2
         h0_death, h1_birth, h1_death = lengths.split([num_h0, num_h1, num_h1])
-        ratio = (h1_death - h1_birth) / homology.ell
-        decay = torch.exp(-0.5 * (ratio * ratio))
-        b1 = (1 - decay).sum()
+        ratio = (h1_death - h1_birth).div_(homology.ell)
+        decay = (ratio * ratio).mul_(-0.5).exp_()
+        b1 = num_h1 - decay.sum()  # sum_j (1 - E_j)
         eps0 = h0_death.mean() if num_h0 > 0 else points.new_zeros(())
         b1_error, eps0_error = b1 - homology.b1_target, eps0 - homology.eps0_target
-        loss = b1_error * b1_error + homology.lambda_eps * (eps0_error * eps0_error)
-        ctx.save_for_backward(difference, lengths, first, second)
-        # dL/dl_e (see the module docstring); the backward only scales it by the output's gradient
-        death_grad = decay * ratio * ((2 / homology.ell) * b1_error)
-        eps0_grad = eps0_error * (2 * homology.lambda_eps / max(num_h0, 1))
-        ctx.edge_grad = torch.cat([eps0_grad.expand(num_h0), -death_grad, death_grad])
-        ctx.num_points = points.shape[0]
+        loss = torch.addcmul(b1_error * b1_error, eps0_error, eps0_error, value=homology.lambda_eps)
+        ctx.set_materialize_grads(False)
         ctx.mark_non_differentiable(lengths, b1, eps0)
+        if ctx.needs_input_grad[0]:
+            # dL/dl_e (see the module docstring), then dL/dx; the backward only scales it
+            death_grad = decay.mul_(ratio).mul_(b1_error * (2 / homology.ell))
+            eps0_grad = eps0_error * (2 * homology.lambda_eps / max(num_h0, 1))
+            edge_grad = torch.cat([eps0_grad.expand(num_h0), -death_grad, death_grad])
+            # g / 0 is inf or NaN on a zero-length edge; ``where`` selects 0 there instead.
+            weight = torch.where(lengths > 0, edge_grad.div_(lengths), 0.0)
+            scaled = difference.mul_(weight.unsqueeze(-1))  # (m, d): g_e u_e
+            grad_points = difference.new_zeros(points.shape)
+            # index_add_ with alpha=-1 takes a slower path than negating the source in place
+            grad_points.index_add_(0, first, scaled).index_add_(0, second, scaled.neg_())
+            ctx.save_for_backward(grad_points)
         return loss, lengths, b1, eps0
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: FunctionCtx, grad: Tensor, *unused: Tensor) -> tuple[Tensor | None, ...]:
-        difference, lengths, first, second = ctx.saved_tensors
-        # g / 0 is inf or NaN on a zero-length edge; ``where`` selects 0 there instead.
-        weight = torch.where(lengths > 0, ctx.edge_grad / lengths, 0.0).mul_(grad)
-        scaled = difference * weight.unsqueeze(-1)  # (m, d): g_e u_e
-        grad_points = difference.new_zeros(ctx.num_points, difference.shape[-1])
-        # index_add_ with alpha=-1 takes a slower path than negating the source in place
-        grad_points.index_add_(0, first, scaled).index_add_(0, second, scaled.neg_())
-        return grad_points, None, None, None, None
+    def backward(
+        ctx: FunctionCtx, grad: Tensor | None, *unused: Tensor
+    ) -> tuple[Tensor | None, ...]:
+        if grad is None:  # only the non-differentiable outputs were used
+            return None, None, None, None, None
+        (grad_points,) = ctx.saved_tensors
+        return grad_points * grad, None, None, None, None
 
 
 def paired_homology_loss(homology: HomologyLoss, pairing: Pairing, points: Tensor) -> PairedLoss:
@@ -103,4 +124,4 @@ def paired_homology_loss(homology: HomologyLoss, pairing: Pairing, points: Tenso
     first, second = pairing.edge_ends(points.device)
     num_h0 = pairing.h0_death.shape[0]
     loss, lengths, b1, eps0 = PairedHomologyLoss.apply(points, first, second, num_h0, homology)
-    return PairedLoss(loss, *pairing.split_lengths(lengths), b1, eps0)
+    return PairedLoss(loss, lengths, pairing, b1, eps0)
