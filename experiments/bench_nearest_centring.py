@@ -39,13 +39,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="smoke run: K = 64, d = 8, 2 repeats")
     args = parser.parse_args()
+    sizes, rows = ((512, 64), (8192, 32)), 32768
+    if args.quick:
+        sizes, rows, args.repeats = ((64, 8),), 1024, 2
     torch.set_num_threads(args.threads)
     print(f"load average before: {os.getloadavg()}")
     print("| K | d | uncentred ms (median / min) | centred ms (median / min) | ratio of minima |")
     print("| ---: | ---: | ---: | ---: | ---: |")
-    for size, dim in ((512, 64), (8192, 32)):
-        z, codebook = torch.randn(32768, dim), torch.randn(size, dim)
+    for size, dim in sizes:
+        z, codebook = torch.randn(rows, dim), torch.randn(size, dim)
         contenders = {"uncentred": uncentred, "centred": nearest_code}
         times: dict[str, list[float]] = {name: [] for name in contenders}
         for search in contenders.values():

@@ -41,7 +41,7 @@ LEVERS = (
 METRICS = ("test/usage", "test/perplexity", "test/recon_mse")
 
 
-def run_one(lever: str, seed: int, output_dir: Path) -> dict[str, float]:
+def run_one(lever: str, seed: int, output_dir: Path, extra: list[str]) -> dict[str, float]:
     """Train and test one row with one seed; every ``test/*`` metric as a float."""
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         config = compose(
@@ -52,8 +52,9 @@ def run_one(lever: str, seed: int, output_dir: Path) -> dict[str, float]:
                 f"seed={seed}",
                 "logger=none",
                 f"paths.output_dir={output_dir}",
-                "+trainer.enable_progress_bar=false",
-                "+trainer.enable_model_summary=false",
+                "trainer.enable_progress_bar=false",
+                "trainer.enable_model_summary=false",
+                *extra,
             ],
         )
     metrics = train(config)
@@ -128,7 +129,18 @@ def main() -> None:
         "--figure", type=Path, default=ROOT / "experiments/figures/collapse_ablation.png"
     )
     parser.add_argument("--report", action="store_true", help="only print the table and plot")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2 rows, 1 seed, 3 steps")
     args = parser.parse_args()
+    extra = []
+    if args.quick:  # the committed results and figure stay as they are
+        args.levers, args.seeds = ["ste", "ema_kmeans_respawn"], [1]
+        quick_dir = Path(tempfile.mkdtemp(prefix="vqlab_ablation_"))
+        args.results, args.figure = quick_dir / "results.jsonl", quick_dir / "figure.png"
+        extra = [
+            "trainer.max_epochs=1",
+            "trainer.limit_train_batches=3",
+            "trainer.limit_val_batches=1",
+        ]
     torch.set_num_threads(args.threads)
     if not args.report:
         args.results.parent.mkdir(parents=True, exist_ok=True)
@@ -139,7 +151,7 @@ def main() -> None:
                     continue
                 start = time.perf_counter()
                 with tempfile.TemporaryDirectory() as directory:
-                    metrics = run_one(lever, seed, Path(directory))
+                    metrics = run_one(lever, seed, Path(directory), extra)
                 record = {"lever": lever, "seed": seed, **metrics}
                 record["seconds"] = time.perf_counter() - start
                 with args.results.open("a") as file:

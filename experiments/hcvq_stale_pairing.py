@@ -85,7 +85,10 @@ def main() -> None:
     parser.add_argument("--period", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--every", type=int, nargs="+", default=[1, 10, 25])
+    parser.add_argument("--quick", action="store_true", help="smoke run: 12 steps, period 4")
     args = parser.parse_args()
+    if args.quick:
+        args.steps, args.period, args.every = 12, 4, [1, 4]
     torch.set_num_threads(1)
     print(f"load average before: {os.getloadavg()}")
     print("| pairing_every | loss: median gap | loss: max gap | b1: median | eps0: median |")

@@ -122,7 +122,10 @@ def main() -> None:
     parser.add_argument("--freeze-after", type=int, default=None)
     parser.add_argument("--orthogonality-weight", type=float, default=0.1)
     parser.add_argument("--balance-weight", type=float, default=0.05)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 1 epoch")
     args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.epochs = args.seeds[:1], 1
     torch.set_num_threads(1)
     settings = Settings(
         args.epochs,

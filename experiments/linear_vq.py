@@ -40,6 +40,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 FIGURES = Path(__file__).resolve().parent / "figures"
+# overrides added to every run: ``--quick`` shortens them
+EXTRA_OVERRIDES: list[str] = []
 # the study's README table (its convergence_results.json, seed 42, 500 steps)
 # ("Rotation" there is the displacement projection, and its manual STE ran at lr(W) 0.08)
 STUDY = {"pca_lloyd": 2.4893, "ste": 2.4475, "displacement": 2.4479, "ste_manual": 2.4577}
@@ -64,6 +66,7 @@ def run(overrides: list[str], workdir: Path) -> tuple[dict[str, float], list[dic
                 f"paths.root_dir={output}",
                 f"paths.output_dir={output}",
                 *overrides,
+                *EXTRA_OVERRIDES,
             ],
         )
     start = time.perf_counter()
@@ -178,9 +181,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip-ablations", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 3 steps, no ablations")
     args = parser.parse_args()
     register_resolvers()
-    FIGURES.mkdir(exist_ok=True)
+    figures, speed_steps = FIGURES, 500
+    if args.quick:  # the committed figure stays as it is
+        EXTRA_OVERRIDES.append("trainer.max_steps=3")
+        args.skip_ablations, speed_steps = True, 3
+        figures = Path(tempfile.mkdtemp(prefix="vqlab_linear_vq_"))
+    figures.mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="linear_vq_"))
     seed = [f"seed={args.seed}"]
     print(f"threads {torch.get_num_threads()}, load average at start {os.getloadavg()}")
@@ -233,8 +242,8 @@ def main() -> None:
             f"{'half normal (study)' if half_normal else 'tangent'} | {lr_w} | {recon:.4f} |"
         )
 
-    bare = bare_loop_seconds_per_step(500, args.seed)
-    lightning = lightning_seconds_per_step(500, args.seed)
+    bare = bare_loop_seconds_per_step(speed_steps, args.seed)
+    lightning = lightning_seconds_per_step(speed_steps, args.seed)
     print(
         f"per step: bare torch loop {1e3 * bare:.2f} ms, Lightning fit {1e3 * lightning:.2f} ms "
         f"({lightning / bare:.1f}x), load average {os.getloadavg()}"
@@ -300,8 +309,8 @@ def main() -> None:
         axes[2].set(xlabel="beta", ylabel="eval recon MSE", title="commitment weight")
         axes[2].legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(FIGURES / "linear_vq.png", dpi=110)
-    print(f"\nfigure: {FIGURES / 'linear_vq.png'}; load average at end {os.getloadavg()}")
+    figure.savefig(figures / "linear_vq.png", dpi=110)
+    print(f"\nfigure: {figures / 'linear_vq.png'}; load average at end {os.getloadavg()}")
 
 
 if __name__ == "__main__":

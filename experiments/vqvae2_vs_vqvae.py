@@ -121,7 +121,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=700)
     # none: no callbacks; default: its codebook callbacks (k-means init, dead-code respawn) only
     parser.add_argument("--callbacks", nargs="+", default=["none"], choices=["none", "default"])
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 5 steps")
     args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.steps = args.seeds[:1], 5
     torch.set_num_threads(1)
     print(f"load average before: {os.getloadavg()}", flush=True)
     for callbacks in args.callbacks:

@@ -15,7 +15,7 @@ QUIET = [
     "logger=none",
     "test=false",
     "trainer.accelerator=cpu",
-    "+trainer.enable_progress_bar=false",
+    "trainer.enable_progress_bar=false",
 ]
 # 2 epochs of 5 batches, a checkpoint every 3 steps: steps 3 (mid-epoch 0) and 6 (mid-epoch 1)
 SHORT = [
