@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 1 epoch")
     args = parser.parse_args()
     if args.quick:
-        args.seeds, args.epochs = args.seeds[:1], 1
+        args.seeds, args.epochs = args.seeds[:1], 2  # 2: a temperature schedule needs 2 epochs
     torch.set_num_threads(1)
     settings = Settings(
         args.epochs,

@@ -15,8 +15,10 @@ import lightning as L
 import numpy as np
 import torch
 from torch import Tensor
+from torch.utils.data import Sampler, SequentialSampler
 
 from vqlab.data.device_loader import DeviceBatchLoader
+from vqlab.data.resumable import ResumableSampler
 from vqlab.data.sampler import EpochSeededSampler
 from vqlab.errors import ConfigValueError, check_positive
 
@@ -94,14 +96,20 @@ class GaussianSubspaceDataModule(L.LightningDataModule):
         self.basis = basis.float()
         self.splits = {"train": train.float(), "eval": evaluation.float()}
 
+    def _sampler(self, order: Sampler[int]) -> ResumableSampler:
+        """This rank's shard of ``order``, resumable mid-epoch (``vqlab.data.resumable``)."""
+        if self.trainer is None:
+            return ResumableSampler(order)
+        return ResumableSampler(order, self.trainer.world_size, self.trainer.global_rank)
+
     def train_dataloader(self) -> DeviceBatchLoader:
         data = self.splits["train"]
-        sampler = EpochSeededSampler(len(data), self.seed)
-        return DeviceBatchLoader([data], self.batch_size, sampler)
+        order = EpochSeededSampler(len(data), self.seed)
+        return DeviceBatchLoader([data], self.batch_size, self._sampler(order))
 
     def _eval_loader(self) -> DeviceBatchLoader:
         data = self.splits["eval"]
-        return DeviceBatchLoader([data], self.batch_size, range(len(data)))
+        return DeviceBatchLoader([data], self.batch_size, self._sampler(SequentialSampler(data)))
 
     def val_dataloader(self) -> DeviceBatchLoader:
         return self._eval_loader()

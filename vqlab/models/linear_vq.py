@@ -41,9 +41,10 @@ from typing import Any, NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, SequentialSampler
 
 from vqlab.data.device_loader import DeviceBatchLoader
+from vqlab.data.resumable import ResumableSampler
 from vqlab.errors import ConfigValueError, check_non_negative, check_positive
 from vqlab.functional import code_histogram, nearest_code, rotation_trick, straight_through
 from vqlab.kmeans import lloyd
@@ -280,7 +281,8 @@ def training_rows(loader: Iterable, transform: Callable[[Any], Any]) -> Tensor:
     """
     if isinstance(loader, DeviceBatchLoader):
         count = len(loader.tensors[0])
-        loader = DeviceBatchLoader(loader.tensors, loader.batch_size, range(count))
+        order = ResumableSampler(SequentialSampler(range(count)))
+        loader = DeviceBatchLoader(loader.tensors, loader.batch_size, order)
     elif isinstance(loader, DataLoader):
         loader = DataLoader(loader.dataset, batch_size=loader.batch_size or 1)
     return torch.cat([transform(batch)[0] for batch in loader])
