@@ -75,8 +75,10 @@ class DashboardWandbLogger(WandbLogger):
         log_model: bool = False,
         summaries: Mapping[str, Sequence[str]] | None = None,
         overrides: Sequence[str] = (),
+        id: str | None = None,
     ) -> None:
         super().__init__(
+            id=id,
             name=name or run_name(overrides, job_type),
             save_dir=save_dir,
             project=project,
