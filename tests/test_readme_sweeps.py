@@ -84,7 +84,13 @@ def readme_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     shrink = {
         "grid": [*SHRINK_TRAIN, *SHRINK_VQ, f"hydra.sweep.dir={grid_dir}"],
         "optuna_vqvae": [*SHRINK_TRAIN, *SHRINK_VQ, *SHRINK_OPTUNA, "logger=csv"],
-        "optuna_cae": [*SHRINK_TRAIN, "hydra.sweeper.n_trials=2", "logger=csv"],
+        # the CAE anneals its temperature: a schedule needs at least 2 epochs
+        "optuna_cae": [
+            *SHRINK_TRAIN,
+            "trainer.max_epochs=2",
+            "hydra.sweeper.n_trials=2",
+            "logger=csv",
+        ],
         "slurm": ["--cfg", "all"],
         "local": [*SHRINK_TRAIN, *SHRINK_VQ, "logger=csv"],
         "wandb": [*SHRINK_TRAIN, *SHRINK_VQ],
