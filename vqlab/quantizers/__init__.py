@@ -8,12 +8,15 @@ from vqlab.quantizers.cosine import CosineQuantizer
 from vqlab.quantizers.ema import EMAQuantizer
 from vqlab.quantizers.ema_accumulated import AccumulatedEMAQuantizer
 from vqlab.quantizers.entropy_regularized import EntropyRegularizedQuantizer
+from vqlab.quantizers.fsq import FSQQuantizer
 from vqlab.quantizers.grouped import GroupedQuantizer
 from vqlab.quantizers.growing import GrowingQuantizer
 from vqlab.quantizers.indirect import IndirectLogits
+from vqlab.quantizers.lfq import BSQQuantizer, LFQQuantizer
 from vqlab.quantizers.output import QuantizerOutput
 from vqlab.quantizers.projected import ProjectedQuantizer
 from vqlab.quantizers.residual import ResidualQuantizer
+from vqlab.quantizers.scalar import ScalarQuantizer
 from vqlab.quantizers.simvq import SimVQQuantizer
 from vqlab.quantizers.ste import STEQuantizer
 from vqlab.quantizers.vector_quantizer import VectorQuantizer
@@ -21,18 +24,22 @@ from vqlab.quantizers.vector_quantizer import VectorQuantizer
 __all__ = [
     "AccumulatedEMAQuantizer",
     "Annealable",
+    "BSQQuantizer",
     "CompositeQuantizer",
     "ConcreteSelector",
     "CosineQuantizer",
     "EMAQuantizer",
     "EntropyRegularizedQuantizer",
+    "FSQQuantizer",
     "GroupedQuantizer",
     "GrowingQuantizer",
     "IndirectLogits",
+    "LFQQuantizer",
     "ProjectedQuantizer",
     "QuantizerOutput",
     "ResidualQuantizer",
     "STEQuantizer",
+    "ScalarQuantizer",
     "SimVQQuantizer",
     "SoftAssignment",
     "VectorQuantizer",

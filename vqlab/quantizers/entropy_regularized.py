@@ -17,6 +17,7 @@ import torch.distributed as dist
 from torch import Tensor
 
 from vqlab.errors import ConfigValueError, check_non_negative, check_positive
+from vqlab.functional import entropy_finite_gradient
 from vqlab.quantizers.composite import CompositeQuantizer, QuantizerFactory
 from vqlab.quantizers.output import QuantizerOutput
 
@@ -121,10 +122,8 @@ def soft_assignment_entropy_loss(z_e: Tensor, codebook: Tensor, tau: float, targ
         total = SumOverRanks.apply(total)
         dist.all_reduce(count)
     q = total / count
-    # sum_j q_j log q_j with the log's argument clamped: where q_j underflows to 0 the gradient
-    # of xlogy, log q_j + 1, is -inf, and -inf times the zero softmax share is NaN in backward;
-    # the clamped form has the same value and a finite gradient (the limit of p log p is 0)
-    negative_entropy = (q * q.clamp_min(torch.finfo(q.dtype).tiny).log()).sum()
+    # a code's share can underflow to 0 (far codes, small tau): keep its gradient finite
+    negative_entropy = -entropy_finite_gradient(q)
     if target == "kl_uniform":
         return negative_entropy + math.log(codebook.shape[0])
     return negative_entropy
