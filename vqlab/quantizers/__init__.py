@@ -1,5 +1,6 @@
 """Codebook quantizers and feature selectors: plain ``nn.Module``s, usable without Lightning."""
 
+from vqlab.quantizers.affine import AffineQuantizer
 from vqlab.quantizers.annealable import Annealable
 from vqlab.quantizers.assignment import SoftAssignment
 from vqlab.quantizers.composite import CompositeQuantizer
@@ -23,6 +24,7 @@ from vqlab.quantizers.vector_quantizer import VectorQuantizer
 
 __all__ = [
     "AccumulatedEMAQuantizer",
+    "AffineQuantizer",
     "Annealable",
     "BSQQuantizer",
     "CompositeQuantizer",
