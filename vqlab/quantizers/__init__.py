@@ -14,6 +14,7 @@ from vqlab.quantizers.grouped import GroupedQuantizer
 from vqlab.quantizers.growing import GrowingQuantizer
 from vqlab.quantizers.indirect import IndirectLogits
 from vqlab.quantizers.lfq import BSQQuantizer, LFQQuantizer
+from vqlab.quantizers.orthogonal import OrthogonalRegularizedQuantizer
 from vqlab.quantizers.output import QuantizerOutput
 from vqlab.quantizers.projected import ProjectedQuantizer
 from vqlab.quantizers.residual import ResidualQuantizer
@@ -37,6 +38,7 @@ __all__ = [
     "GrowingQuantizer",
     "IndirectLogits",
     "LFQQuantizer",
+    "OrthogonalRegularizedQuantizer",
     "ProjectedQuantizer",
     "QuantizerOutput",
     "ResidualQuantizer",
