@@ -3,6 +3,7 @@
 from vqlab.callbacks.assignment_init import ClusteringInit
 from vqlab.callbacks.codebook_figures import CodebookFigures
 from vqlab.callbacks.convergence import StopOnConvergence
+from vqlab.callbacks.dimension_curriculum import DimensionCurriculum
 from vqlab.callbacks.finite_loss import FiniteLossGuard
 from vqlab.callbacks.growth import CodebookGrowth
 from vqlab.callbacks.homology import HomologyRegularization
@@ -18,6 +19,7 @@ __all__ = [
     "CodebookFigures",
     "CodebookGrowth",
     "DeadCodeRespawn",
+    "DimensionCurriculum",
     "FiniteLossGuard",
     "HomologyRegularization",
     "KMeansInit",

@@ -6,6 +6,7 @@ from vqlab.quantizers.assignment import SoftAssignment
 from vqlab.quantizers.composite import CompositeQuantizer
 from vqlab.quantizers.concrete import ConcreteSelector
 from vqlab.quantizers.cosine import CosineQuantizer
+from vqlab.quantizers.dimension_curriculum import DimensionCurriculumQuantizer
 from vqlab.quantizers.ema import EMAQuantizer
 from vqlab.quantizers.ema_accumulated import AccumulatedEMAQuantizer
 from vqlab.quantizers.entropy_regularized import EntropyRegularizedQuantizer
@@ -31,6 +32,7 @@ __all__ = [
     "CompositeQuantizer",
     "ConcreteSelector",
     "CosineQuantizer",
+    "DimensionCurriculumQuantizer",
     "EMAQuantizer",
     "EntropyRegularizedQuantizer",
     "FSQQuantizer",
