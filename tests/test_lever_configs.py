@@ -74,6 +74,18 @@ def test_grouped_run_logs_usage_per_codebook_and_growth_runs_in_lightning(tmp_pa
         ),
         (["model/quantizer=entropy", "model.quantizer.tau=0"], "model.quantizer.tau"),
         (["callbacks=growth", "callbacks.growth.sizes=[64,32]"], "sizes"),
+        (["model/quantizer=fsq", "model.quantizer.levels=[8,1]"], "model.quantizer.levels"),
+        (["model/quantizer=fsq", "model.quantizer.levels=[]"], "model.quantizer.levels"),
+        (["model/quantizer=lfq", "model.quantizer.codebook_size=500"], "codebook_size"),
+        (["model/quantizer=fsq", "model.encoder.latent_dim=2"], "model.quantizer.dim"),
+        (
+            [
+                "model/quantizer=curriculum",
+                "callbacks=curriculum",
+                "callbacks.dimension_curriculum.steps=[9,9]",
+            ],
+            "steps",
+        ),
     ],
 )
 def test_bad_lever_input_is_one_line_naming_the_key(overrides, key, tmp_path, capsys) -> None:
