@@ -65,7 +65,7 @@ def vqlab_quantizer(lever: str, codebook_size: int, dim: int) -> nn.Module:
         "fsq": lambda: vq.FSQQuantizer(dim, levels=fsq_levels(codebook_size)),
         "lfq": lambda: vq.LFQQuantizer(dim, codebook_size=codebook_size),
         "affine": lambda: vq.AffineQuantizer(codebook_size, dim, sync_nu=0.5),
-        "orthogonal": lambda: vq.OrthogonalRegularizedQuantizer(dim, ste, weight=10.0),
+        "orthogonal": lambda: vq.OrthogonalRegularizedQuantizer(dim, quantizer=ste, weight=10.0),
     }
     return builders[lever]()
 

@@ -49,8 +49,10 @@ QUANTIZERS: dict[str, Callable[[], nn.Module]] = {
     "lfq": lambda: LFQQuantizer(DIM, codebook_size=8, tau=0.5),
     "bsq": lambda: BSQQuantizer(DIM, codebook_size=8, tau=0.5),
     "affine": lambda: AffineQuantizer(16, DIM),
-    "orthogonal": lambda: OrthogonalRegularizedQuantizer(DIM, partial(STEQuantizer, 16)),
-    "curriculum": lambda: DimensionCurriculumQuantizer(DIM, 2, partial(STEQuantizer, 16)),
+    "orthogonal": lambda: OrthogonalRegularizedQuantizer(DIM, quantizer=partial(STEQuantizer, 16)),
+    "curriculum": lambda: DimensionCurriculumQuantizer(
+        DIM, codebook_dim=2, quantizer=partial(STEQuantizer, 16)
+    ),
 }
 
 

@@ -15,7 +15,9 @@ from vqlab.quantizers import DimensionCurriculumQuantizer, STEQuantizer
 
 def make() -> DimensionCurriculumQuantizer:
     torch.manual_seed(0)
-    return DimensionCurriculumQuantizer(6, 4, partial(STEQuantizer, 16), initial_dims=1)
+    return DimensionCurriculumQuantizer(
+        6, codebook_dim=4, quantizer=partial(STEQuantizer, 16), initial_dims=1
+    )
 
 
 def test_only_the_active_dimensions_reach_the_codebook_and_the_output() -> None:

@@ -46,7 +46,7 @@ def test_orthonormal_codes_cost_nothing() -> None:
 def test_wrapper_adds_the_weighted_term_and_composes_with_a_gradient_codebook() -> None:
     torch.manual_seed(0)
     for child in (partial(STEQuantizer, 16), partial(SimVQQuantizer, 16)):
-        quantizer = OrthogonalRegularizedQuantizer(4, child, weight=3.0)
+        quantizer = OrthogonalRegularizedQuantizer(4, quantizer=child, weight=3.0)
         z = torch.randn(20, 4)
         out = quantizer(z)
         plain = quantizer.quantizers[0](z)
@@ -58,4 +58,4 @@ def test_wrapper_adds_the_weighted_term_and_composes_with_a_gradient_codebook() 
 
 def test_an_ema_codebook_is_refused() -> None:
     with pytest.raises(ConfigCombinationError):
-        OrthogonalRegularizedQuantizer(4, partial(EMAQuantizer, 16))
+        OrthogonalRegularizedQuantizer(4, quantizer=partial(EMAQuantizer, 16))

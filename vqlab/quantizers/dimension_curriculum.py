@@ -33,7 +33,7 @@ class DimensionCurriculumQuantizer(ProjectedQuantizer):
     active_dims: Tensor
 
     def __init__(
-        self, dim: int, codebook_dim: int, quantizer: QuantizerFactory, *, initial_dims: int = 2
+        self, dim: int, *, codebook_dim: int, quantizer: QuantizerFactory, initial_dims: int = 2
     ) -> None:
         super().__init__(dim, codebook_dim, quantizer)
         if not 0 < initial_dims <= codebook_dim:

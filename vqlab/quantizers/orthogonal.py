@@ -45,7 +45,7 @@ class OrthogonalRegularizedQuantizer(CompositeQuantizer):
     (d, d) Gram form makes cheap.
     """
 
-    def __init__(self, dim: int, quantizer: QuantizerFactory, *, weight: float = 10.0) -> None:
+    def __init__(self, dim: int, *, quantizer: QuantizerFactory, weight: float = 10.0) -> None:
         check_non_negative("weight", weight)
         super().__init__(dim, [quantizer(dim=dim)])
         if not self.quantizers[0].codebook.requires_grad:
