@@ -31,8 +31,8 @@ def test_one_step_equals_the_hand_computation() -> None:
     model(x)  # codes 0, 0, 1, 1 (x3 is nearer code 1 than code 2)
     callback.on_train_batch_end(None, model, None, None, 0)
 
-    # by hand: u = 0.5 * 1/3 + 0.5 * p, p = (2/4, 2/4, 0)
-    usage = [0.5 / 3 + 0.5 * 0.5, 0.5 / 3 + 0.5 * 0.5, 0.5 / 3]
+    # by hand: u = 0.5 * 0 + 0.5 * p, p = (2/4, 2/4, 0)
+    usage = [0.5 * 0.5, 0.5 * 0.5, 0.0]
     weights = [math.exp(-u * 3 * 0.2 / 0.5 - 1e-3) for u in usage]
     # closest anchors: the batch output nearest to each code
     anchors = [[0.1, 0.0], [0.9, 0.2], [3.0, 4.0]]

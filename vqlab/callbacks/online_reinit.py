@@ -38,8 +38,9 @@ class OnlineClusteredReinit(L.Callback):
     distances are gathered, rank 0 keeps the nearest per code and broadcasts them.
     State: the running usage ``u`` of each codebook (same on every rank) is in the checkpoint.
 
-    Deviation: the paper also evaluates random and unique anchors; only "closest" is built here.
-    Usage starts at the uniform ``1 / K`` (not 0), so a fresh codebook is not pulled at step 1.
+    Usage starts at 0, as in the authors' code: at the first step every code that no output chose
+    jumps (``a ~ 1``) onto its anchor. Deviation: the paper also evaluates random and unique
+    anchors; only "closest" is built here.
     """
 
     def __init__(
@@ -70,8 +71,8 @@ class OnlineClusteredReinit(L.Callback):
         self.quantizers = codebook_quantizers(pl_module)
         require_codebooks(self.quantizers, "online_reinit", self.require_codebook)
         for name, quantizer in self.quantizers.items():
-            size = quantizer.codebook_size
-            self.usage[name] = torch.full((size,), 1.0 / size, device=quantizer.codebook.device)
+            device = quantizer.codebook.device
+            self.usage[name] = torch.zeros(quantizer.codebook_size, device=device)
             self.handles.append(quantizer.register_forward_hook(self._recorder(name)))
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
