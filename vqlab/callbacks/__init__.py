@@ -8,6 +8,7 @@ from vqlab.callbacks.finite_loss import FiniteLossGuard
 from vqlab.callbacks.growth import CodebookGrowth
 from vqlab.callbacks.homology import HomologyRegularization
 from vqlab.callbacks.kmeans_init import KMeansInit
+from vqlab.callbacks.linear_vq_start import LinearVQStart
 from vqlab.callbacks.online_reinit import OnlineClusteredReinit
 from vqlab.callbacks.recon_images import ReconstructionGrid
 from vqlab.callbacks.respawn import DeadCodeRespawn
@@ -23,6 +24,7 @@ __all__ = [
     "FiniteLossGuard",
     "HomologyRegularization",
     "KMeansInit",
+    "LinearVQStart",
     "OnlineClusteredReinit",
     "ReconstructionGrid",
     "SelectedPixelsGrid",
