@@ -53,7 +53,7 @@ def test_every_ablation_row_composes_at_k512_d64(lever, tmp_path) -> None:
 def test_grouped_run_logs_usage_per_codebook_and_growth_runs_in_lightning(tmp_path) -> None:
     grouped = compose_train_config(["model/quantizer=grouped", "debug=default"], tmp_path / "g")
     metrics = train(grouped)
-    usage = [float(metrics[f"test/usage_{group}"]) for group in range(2)]
+    usage = [float(metrics[f"test/group_{group}/usage"]) for group in range(2)]
     torch.testing.assert_close(float(metrics["test/usage"]), sum(usage) / 2)
     overrides = ["model/quantizer=growth", "callbacks=growth", "callbacks.growth.steps=[0,0]"]
     growth = compose_train_config([*overrides, "debug=default"], tmp_path / "r")
@@ -98,3 +98,12 @@ def test_bad_lever_input_is_one_line_naming_the_key(overrides, key, tmp_path, ca
     message = capsys.readouterr().err.strip()
     assert message.startswith("vqlab: error: ") and "\n" not in message
     assert key in message, message
+
+
+def test_an_implied_codebook_logs_usage_over_its_codes(tmp_path) -> None:
+    cfg = compose_train_config(
+        ["model/quantizer=fsq", "model.quantizer.levels=[4,4]", "debug=default"], tmp_path
+    )
+    metrics = train(cfg)
+    usage, perplexity = float(metrics["test/usage"]), float(metrics["test/perplexity"])
+    assert 0 < usage <= 1 and 1 <= perplexity <= 16  # over the 16 implied codes
