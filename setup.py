@@ -2,7 +2,7 @@
 
 ``conf/`` at the top of the repository stays the one source of truth; the wheel (and a
 non-editable ``pip install .``) carries a copy under ``vqlab/conf`` so that an installed vqlab
-finds its configs without the repository (``vqlab.config_dir``).
+finds its configs without the repository (``vqlab.config.location``).
 """
 
 from pathlib import Path

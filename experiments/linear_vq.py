@@ -27,13 +27,13 @@ import numpy as np
 import torch
 from hydra import compose, initialize_config_dir
 
+from vqlab.config.resolvers import register_resolvers
 from vqlab.data import GaussianSubspaceDataModule
 from vqlab.data.gaussian_subspace import planted_subspace_data
 from vqlab.models import LinearVQ
 from vqlab.models.linear_vq_gradients import straight_through_gradients
 from vqlab.nets import StiefelLinearEncoder
 from vqlab.nets.stiefel import polar_retraction, tangent_projection
-from vqlab.resolvers import register_resolvers
 from vqlab.train import CONFIG_DIR, train
 
 matplotlib.use("Agg")

@@ -8,7 +8,8 @@ import torch
 from conftest import CONF_DIR
 from torch.utils.data import Dataset, Subset, TensorDataset
 
-from vqlab.cli_errors import check_group_options, describe, one_line_errors
+from vqlab.cli.one_line import check_group_options, describe, one_line_errors
+from vqlab.cli.preflight import preflight
 from vqlab.data.image_datamodule import ImageDataModule
 from vqlab.data.image_folder import ImageFolderDataModule
 from vqlab.errors import (
@@ -21,7 +22,6 @@ from vqlab.errors import (
     UnknownConfigOptionError,
 )
 from vqlab.nets.conv import check_image_shape
-from vqlab.preflight import preflight
 
 
 @pytest.mark.parametrize(

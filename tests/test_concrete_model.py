@@ -13,10 +13,10 @@ from hydra.utils import instantiate
 
 from tests.conftest import compose_train_config, run_cli
 from vqlab.callbacks import SelectedPixelsGrid, StopOnConvergence
+from vqlab.config.resolvers import numel, register_resolvers
 from vqlab.models import ConcreteAutoencoder
 from vqlab.nets import MLPDecoder
 from vqlab.quantizers import ConcreteSelector
-from vqlab.resolvers import numel, register_resolvers
 
 register_resolvers()
 

@@ -14,15 +14,16 @@ from PIL import Image
 from sklearn.decomposition import PCA
 from wandb_records import read_records
 
-from vqlab import report, tokenize
+from vqlab import tokenize
 from vqlab.callbacks.codebook_figures import principal_plane
 from vqlab.callbacks.image_logging import to_uint8, upscale_factor
-from vqlab.cli_errors import one_line_errors
+from vqlab.cli.one_line import one_line_errors
+from vqlab.cli.sweep_metric import optimized_value
 from vqlab.errors import CheckpointMismatchError
-from vqlab.loading import load_run
 from vqlab.loggers import run_name
 from vqlab.models import VQVAE
-from vqlab.sweep_metric import optimized_value
+from vqlab.report import __main__ as report
+from vqlab.runs.loading import load_run
 
 
 def test_float_images_become_0_to_255_and_small_ones_are_enlarged_by_nearest() -> None:

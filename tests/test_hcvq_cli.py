@@ -12,7 +12,7 @@ import pytest
 from conftest import compose_train_config, run_cli
 from hydra.utils import instantiate
 
-from vqlab.cli_errors import one_line_errors
+from vqlab.cli.one_line import one_line_errors
 
 DIGITS = ["model=hcvq", "model.hcvq.asynchronous=false", "debug=default", "test=false"]
 

@@ -7,9 +7,9 @@ import torch
 from codebook_harness import TinyAutoencoder, stand_in_trainer
 
 from vqlab.callbacks import KMeansInit
+from vqlab.clustering.kmeans import kmeans, kmeans_plus_plus, lloyd, quantization_error
 from vqlab.errors import ConfigValueError
 from vqlab.functional import code_histogram, nearest_code
-from vqlab.kmeans import kmeans, kmeans_plus_plus, lloyd, quantization_error
 from vqlab.quantizers import EMAQuantizer, STEQuantizer
 
 

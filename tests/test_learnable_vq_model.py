@@ -17,7 +17,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from tests.conftest import compose_train_config, run_cli
 from vqlab.callbacks import ClusteringInit
-from vqlab.cli_errors import describe
+from vqlab.cli.one_line import describe
 from vqlab.data import GroupedFeaturesDataModule
 from vqlab.models import LearnableVQVAE
 from vqlab.nets import CategoryEncoders, MLPDecoder

@@ -11,7 +11,7 @@ from conftest import CONF_DIR, compose_train_config
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig
 
-from vqlab.cli_errors import one_line_errors
+from vqlab.cli.one_line import one_line_errors
 from vqlab.train import train
 
 QUANTIZERS = sorted(path.stem for path in (CONF_DIR / "model" / "quantizer").glob("*.yaml"))

@@ -10,7 +10,7 @@ from conftest import compose_train_config, run_cli
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 
-from vqlab.cli_errors import describe
+from vqlab.cli.one_line import describe
 from vqlab.train import train
 
 LAB = ["model=linear_vq", "data=gaussian_subspace"]

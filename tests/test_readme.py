@@ -9,9 +9,9 @@ import pytest
 import torch
 from conftest import CONF_DIR, REPO_ROOT
 
-import vqlab.preflight
-from vqlab.cli_errors import check_group_options
-from vqlab.preflight import preflight
+import vqlab.cli.preflight
+from vqlab.cli.one_line import check_group_options
+from vqlab.cli.preflight import preflight
 
 README = (REPO_ROOT / "README.md").read_text()
 # blocks that load a trained run (`<time>` in its path) run in test_readme_sweeps.py, on the runs
@@ -43,7 +43,7 @@ def test_readme_python_block_runs_as_written(block: str) -> None:
 def test_readme_command_passes_the_command_line_checks(command: str, monkeypatch) -> None:
     # the `trainer=gpu` examples, on a machine without a GPU
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(vqlab.preflight, "free_bytes", lambda device: 2**40)
+    monkeypatch.setattr(vqlab.cli.preflight, "free_bytes", lambda device: 2**40)
     arguments = shlex.split(command.replace("<time>", "2026-01-01"))[3:]
     arguments = [a for a in arguments if not a.startswith(("ckpt_path=", "resume="))]
     check_group_options(arguments, CONF_DIR)

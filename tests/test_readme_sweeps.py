@@ -23,7 +23,7 @@ from PIL import Image
 from wandb_records import read_records
 
 import vqlab
-from vqlab.report import final_metrics
+from vqlab.report.jobs import final_metrics
 from vqlab.tokenize import split_batches
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from vqlab.optim_state import reset_rows
+from vqlab.callbacks.optimizer_rows import reset_rows
 from vqlab.quantizers import EMAQuantizer, STEQuantizer
 
 

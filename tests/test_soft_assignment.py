@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import adjusted_rand_score
 
+from vqlab.clustering.features import correlation_clusters, family_correlation_clusters
 from vqlab.data import GroupedFeaturesDataModule
 from vqlab.errors import ConfigValueError
-from vqlab.feature_clustering import correlation_clusters, family_correlation_clusters
 from vqlab.quantizers import ConcreteSelector, SoftAssignment
 from vqlab.regularizers import balance_loss, family_loss, orthogonality_loss
 

@@ -8,9 +8,9 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from tiny_vqvae2 import LATENT_DIM, seed_both_codebooks, tiny_vqvae2
 
-from vqlab.cli_errors import one_line_errors
-from vqlab.level_usage import LevelCodeUsage
+from vqlab.cli.one_line import one_line_errors
 from vqlab.metrics import CodeUsage
+from vqlab.metrics.level_usage import LevelCodeUsage
 
 
 @pytest.mark.parametrize(

@@ -30,11 +30,11 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.progress import track
 
-from vqlab.cli_errors import one_line_errors
+from vqlab.cli.one_line import one_line_errors
+from vqlab.config.location import config_dir
 from vqlab.errors import ConfigValueError
-from vqlab.loading import checkpoint_path, load_run_config, load_weights
+from vqlab.runs.loading import checkpoint_path, load_run_config, load_weights
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
 OPTIONS = {"run_dir", "split", "checkpoint", "device", "batch_size", "output", "data"}
 SPLITS = ("train", "val", "test")
 
@@ -64,7 +64,7 @@ def data_config(run_config: DictConfig, name: str | None, overrides: list[str]) 
     """The run's config with its ``data`` / ``input_shape`` replaced by ``conf/data/<name>.yaml``
     (when ``name`` is given) and ``data.<field>=<value>`` overrides applied."""
     if name is not None:
-        with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        with initialize_config_dir(str(config_dir()), version_base="1.3"):
             composed = compose("train", overrides=[f"data={name}", f"seed={run_config.seed}"])
         run_config.data = composed.data
         run_config.input_shape = composed.input_shape

@@ -3,7 +3,7 @@
 ``python -m vqlab.train --help`` shows the usage, examples and config groups; ``-m`` sweeps (one
 directory and one W&B run per job). Returns ``optimized_metric`` so that sweepers can optimise it.
 Before Hydra creates a run directory, the overrides and the composed config are checked
-(``vqlab.preflight``): bad input ends with one line ``vqlab: error: ...`` and exit status 1.
+(``vqlab.cli.preflight``): bad input ends with one line ``vqlab: error: ...`` and exit status 1.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
-from vqlab.cli_errors import check_group_options, one_line_errors
-from vqlab.config_dir import config_dir
-from vqlab.console import console_callbacks, log_run_header, quiet_console
-from vqlab.preflight import preflight
-from vqlab.resolvers import register_resolvers
-from vqlab.run_dir import check_fresh_output_dir, discard, is_rank_zero, resume_overrides
-from vqlab.sweep_metric import optimized_value
+from vqlab.cli.console import console_callbacks, log_run_header, quiet_console
+from vqlab.cli.one_line import check_group_options, one_line_errors
+from vqlab.cli.preflight import preflight
+from vqlab.cli.run_dir import check_fresh_output_dir, discard, is_rank_zero, resume_overrides
+from vqlab.cli.sweep_metric import optimized_value
+from vqlab.config.location import config_dir
+from vqlab.config.resolvers import register_resolvers
 
 register_resolvers()
 CONFIG_DIR = config_dir()

@@ -8,8 +8,8 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from vqlab.clustering.features import family_correlation_clusters
 from vqlab.errors import check_positive
-from vqlab.feature_clustering import family_correlation_clusters
 from vqlab.quantizers import SoftAssignment
 
 
@@ -17,7 +17,7 @@ class ClusteringInit(L.Callback):
     """At the start of a fresh fit, set every ``SoftAssignment``'s logits from a clustering.
 
     The first ``num_samples`` training rows are clustered by ``1 - |correlation|`` (average
-    linkage, ``vqlab.feature_clustering``) into the assignment's K categories (within each
+    linkage, ``vqlab.clustering.features``) into the assignment's K categories (within each
     family, into its own categories, when it has families); the logits become
     ``init_confidence * one_hot(cluster)`` (the seed: clustering -> high-confidence logits).
     Rank 0 decides and broadcasts the labels, so all DDP ranks start identical. A resumed run

@@ -15,8 +15,8 @@ import lightning as L
 import torch
 from torch import nn
 
+from vqlab.callbacks.optimizer_rows import reset_rows
 from vqlab.errors import ConfigCombinationError, ConfigValueError, check_non_negative
-from vqlab.optim_state import reset_rows
 from vqlab.quantizers import GrowingQuantizer
 
 
@@ -26,9 +26,10 @@ class CodebookGrowth(L.Callback):
 
     ``jitter`` scales the noise (relative to the live codes' std); ``seed`` seeds it, the same on
     every rank, so every rank grows alike without communication. The optimizer state of the new
-    rows of a gradient codebook is zeroed (``vqlab.optim_state.reset_rows``), so Adam's moments of
-    the rows they overwrite do not carry over. Growth is idempotent on resume: the live count is in
-    the quantizer's checkpointed state, and a step whose size is already live is skipped.
+    rows of a gradient codebook is zeroed (``vqlab.callbacks.optimizer_rows.reset_rows``), so Adam's
+    moments of the rows they overwrite do not carry over. Growth is idempotent on resume: the live
+    count is in the quantizer's checkpointed state, and a step whose size is already live is
+    skipped.
     """
 
     def __init__(

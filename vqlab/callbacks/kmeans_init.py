@@ -3,7 +3,7 @@
 Zeghidour et al., "SoundStream: An End-to-End Neural Audio Codec", 2021, arXiv:2107.03312,
 Sec. 3.3: "the codebook ... is initialized by running the k-means algorithm on the first training
 batch and using the learned centroids as initialization" (vqlab: ``num_batches`` batches,
-k-means++ seeding and ``iterations`` Lloyd steps, ``vqlab.kmeans``).
+k-means++ seeding and ``iterations`` Lloyd steps, ``vqlab.clustering.kmeans``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from vqlab.callbacks.codebooks import codebook_quantizers, require_codebooks
+from vqlab.callbacks.optimizer_rows import reset_rows
+from vqlab.clustering.kmeans import kmeans
 from vqlab.distributed import (
     all_gather_rows,
     all_reduce_sum,
@@ -24,8 +26,6 @@ from vqlab.distributed import (
     rank,
 )
 from vqlab.errors import check_positive
-from vqlab.kmeans import kmeans
-from vqlab.optim_state import reset_rows
 from vqlab.quantizers import VectorQuantizer
 
 

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
 from vqlab.callbacks.codebooks import codebook_quantizers, metric_prefix, require_codebooks
+from vqlab.callbacks.optimizer_rows import reset_rows
 from vqlab.distributed import (
     all_gather_rows,
     all_reduce_sum,
@@ -25,7 +26,6 @@ from vqlab.distributed import (
     rank,
 )
 from vqlab.errors import ConfigValueError, check_non_negative, check_positive
-from vqlab.optim_state import reset_rows
 from vqlab.quantizers import QuantizerOutput, VectorQuantizer
 
 
@@ -52,7 +52,8 @@ class DeadCodeRespawn(L.Callback):
 
     Every codebook of the model (each leaf ``VectorQuantizer``) is served on its own, through its
     public ``replace_codes`` (which keeps EMA statistics consistent); a gradient codebook's
-    optimizer moments of the replaced rows are zeroed (``vqlab.optim_state.reset_rows``).
+    optimizer moments of the replaced rows are zeroed
+    (``vqlab.callbacks.optimizer_rows.reset_rows``).
 
     DDP: the window histograms are summed over ranks, so every rank finds the same dead codes; each
     rank draws the same number of candidates from its own data, the candidates are gathered,

@@ -22,7 +22,7 @@ from typing import Any
 
 from lightning.pytorch.utilities import rank_zero_only
 
-from vqlab.wandb_logger import WandbLogger
+from vqlab.loggers.wandb_logger import WandbLogger
 
 STEP_METRIC = "trainer/global_step"
 # overrides that say where a run writes, not what it trains: left out of the name

@@ -43,11 +43,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, SequentialSampler
 
+from vqlab.clustering.kmeans import lloyd
 from vqlab.data.device_loader import DeviceBatchLoader
 from vqlab.data.resumable import ResumableSampler
 from vqlab.errors import ConfigValueError, check_non_negative, check_positive
 from vqlab.functional import code_histogram, nearest_code, rotation_trick, straight_through
-from vqlab.kmeans import lloyd
 from vqlab.metrics import CodeUsage
 from vqlab.models.linear_vq_gradients import displacement_projection, straight_through_gradients
 from vqlab.models.linear_vq_init import numpy_kmeans_plus_plus

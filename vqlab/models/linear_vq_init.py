@@ -2,11 +2,11 @@
 
 Arthur & Vassilvitskii, "k-means++: The Advantages of Careful Seeding", SODA 2007: the first
 centre uniformly, each next one with probability proportional to the squared distance to the
-nearest centre chosen so far. ``vqlab.kmeans.kmeans_plus_plus`` is the same seeding with torch's
-generator (on the training device); this one draws from ``numpy.random.default_rng(seed)``
+nearest centre chosen so far. ``vqlab.clustering.kmeans.kmeans_plus_plus`` is the same seeding with
+torch's generator (on the training device); this one draws from ``numpy.random.default_rng(seed)``
 (``integers`` for the first centre, ``choice(p=...)`` for the others), as the study this lab
 reproduces does, so that ``LinearVQ`` starts from the study's codebook and its baseline equals the
-study's to the printed digit. Lloyd's iterations are ``vqlab.kmeans.lloyd``.
+study's to the printed digit. Lloyd's iterations are ``vqlab.clustering.kmeans.lloyd``.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class OptimizedModule(RandomStateCheckpoint):
         """
         if kwargs:
             return super().load_from_checkpoint(checkpoint_path, map_location, **kwargs)
-        from vqlab.loading import load_run  # loading builds models: imported when called
+        from vqlab.runs.loading import load_run  # loading builds models: imported when called
 
         path = Path(checkpoint_path)
         return load_run(path.parent.parent, path, device=map_location or "cpu")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from vqlab.errors import check_positive
-from vqlab.level_usage import LevelCodeUsage
+from vqlab.metrics.level_usage import LevelCodeUsage
 from vqlab.models.optimized import OptimizedModule
 from vqlab.models.vqvae import VQVAE, OptimizerFactory, SchedulerFactory
 from vqlab.nets.hierarchical import TwoLevelConvDecoder, TwoLevelConvEncoder

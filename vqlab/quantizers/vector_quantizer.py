@@ -80,7 +80,7 @@ class VectorQuantizer(nn.Module):
         indices: (m,) int64 distinct code indices; vectors: (m, d); counts: optional (m,) number of
         vectors each new code stands for (used by codebooks that keep counts, e.g. EMA). A gradient
         codebook's optimizer state of these rows is the caller's to reset
-        (``vqlab.optim_state.reset_rows``): a quantizer does not know its optimizer.
+        (``vqlab.callbacks.optimizer_rows.reset_rows``): a quantizer does not know its optimizer.
         """
         if vectors.shape != (indices.shape[0], self.dim):
             raise ValueError(

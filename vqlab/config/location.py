@@ -12,7 +12,7 @@ import importlib.util
 from pathlib import Path
 
 PRIMARY_CONFIG = "train.yaml"
-CHECKOUT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
+CHECKOUT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
 def config_dir() -> Path:

@@ -1,7 +1,7 @@
 """Check the command line and the composed config before Hydra creates a run directory.
 
 Composes the config the way the run will (the first value of each sweep), then refuses mistyped
-keys and ``+key`` overrides nothing reads (``vqlab.override_check``), values their constructor
+keys and ``+key`` overrides nothing reads (``vqlab.cli.overrides``), values their constructor
 cannot take, required values left unset (``???``), negative learning rates, a GPU trainer on a
 machine without one; and warns about a codebook too large for the device. Every refusal is a
 ``vqlab.errors`` type, so the entry point prints one line and nothing is written to disk.
@@ -21,9 +21,9 @@ from hydra.core.override_parser.types import IntervalSweep, Override
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
+from vqlab.cli.overrides import check_keys, check_types, key_paths, node_at
 from vqlab.data.residency import free_bytes
 from vqlab.errors import ConfigError, ConfigValueError, DeviceNotFoundError
-from vqlab.override_check import check_keys, check_types, key_paths, node_at
 
 GPU_ACCELERATORS = ("gpu", "cuda")
 # Above this many codes a warning says every batch searches all of them (seconds per step on CPU).

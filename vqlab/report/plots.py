@@ -10,7 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
-    from vqlab.report import Job
+    from vqlab.report.jobs import Job
 
 PERPLEXITY_KEYS = ("val/perplexity", "test/perplexity", "codebook/perplexity")
 RECON_KEYS = ("val/recon_mse", "test/recon_mse", "train/recon_mse")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from torch import Tensor, nn
 
-from vqlab.metrics import CodeUsage
+from vqlab.metrics.usage import CodeUsage
 
 
 class LevelCodeUsage(nn.Module):

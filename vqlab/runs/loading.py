@@ -16,8 +16,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from vqlab.config.resolvers import register_resolvers
 from vqlab.errors import CheckpointMismatchError, RunDirectoryError
-from vqlab.resolvers import register_resolvers
 
 CHECKPOINTS = ("best", "last")
 

@@ -1,0 +1,2 @@
+"""What ``python -m vqlab.train`` needs around training: console, preflight checks of the
+overrides, one-line errors, run directories, the sweeper's metric."""

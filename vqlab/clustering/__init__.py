@@ -1,0 +1,1 @@
+"""Clustering in torch: k-means for codebook initialisation, correlation clustering of features."""

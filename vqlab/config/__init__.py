@@ -1,0 +1,1 @@
+"""Where vqlab's Hydra configs live, and the resolvers they use."""
