@@ -8,8 +8,14 @@ skips what is done; ``--report`` only prints the table and draws the plot.
 
 Run from the repository root:
 
-    PYTHONPATH=. python experiments/collapse_ablation.py --seeds 1 2 3
-    PYTHONPATH=. python experiments/collapse_ablation.py --report
+    python -m experiments.collapse_ablation --seeds 1 2 3
+    python -m experiments.collapse_ablation --report
+
+``--data mnist --data-root DIR`` (or ``--data photos``) runs the same rows on real images, sized
+by ``--max-steps``, ``--val-every``, ``--hidden-channels``, ``--residual-channels``,
+``--residual-blocks``, ``--limit-test-batches``; each record then keeps its validation curve
+(step, ``val/recon_mse``) from the run's CSV log, and results / figure default to
+``collapse_ablation_<data>.{jsonl,png}``.
 
 Table: mean ± std over seeds of the test split's code usage (fraction of the 512 codes of each
 codebook used at least once; the mean over codebooks for grouped / residual), perplexity
@@ -20,6 +26,7 @@ reconstruction MSE (images in [-1, 1]). Plot: usage against recon MSE, one point
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import statistics
 import tempfile
@@ -42,8 +49,9 @@ LEVERS = (
 METRICS = ("test/usage", "test/perplexity", "test/recon_mse")
 
 
-def run_one(lever: str, seed: int, output_dir: Path, extra: list[str]) -> dict[str, float]:
-    """Train and test one row with one seed; every ``test/*`` metric as a float."""
+def run_one(lever: str, seed: int, output_dir: Path, extra: list[str]) -> dict:
+    """Train and test one row with one seed; every ``test/*`` metric as a float, and the
+    validation curve ``[[step, val/recon_mse], ...]`` when ``extra`` turns the CSV logger on."""
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         config = compose(
             "train",
@@ -59,7 +67,44 @@ def run_one(lever: str, seed: int, output_dir: Path, extra: list[str]) -> dict[s
             ],
         )
     metrics = train(config)
-    return {name: float(value) for name, value in metrics.items() if name.startswith("test/")}
+    record = {name: float(value) for name, value in metrics.items() if name.startswith("test/")}
+    logs = sorted(output_dir.glob("csv/**/metrics.csv"))
+    if logs:
+        record["val_curve"] = val_curve(logs[-1])
+    return record
+
+
+def val_curve(path: Path) -> list[list[float]]:
+    """``[[step, val/recon_mse], ...]`` from a Lightning CSV log."""
+    with path.open() as file:
+        rows = list(csv.DictReader(file))
+    return [
+        [int(row["step"]), float(row["val/recon_mse"])] for row in rows if row.get("val/recon_mse")
+    ]
+
+
+def sizing(args: argparse.Namespace) -> list[str]:
+    """Overrides that move the experiment onto ``args.data`` and size its network and run."""
+    if args.data == "digits":
+        return []
+    extra = [f"data={args.data}", "logger=csv", "callbacks.reconstruction_grid=null"]
+    extra.append("callbacks.codebook_figures=null")
+    if args.data_root is not None:
+        extra.append(f"data.root={args.data_root}")
+    channels = ",".join(str(c) for c in args.hidden_channels)
+    extra += [
+        f"model.encoder.hidden_channels=[{channels}]",
+        f"model.encoder.residual_channels={args.residual_channels}",
+        f"model.encoder.num_residual_blocks={args.residual_blocks}",
+        f"trainer.max_steps={args.max_steps}",
+        "trainer.max_epochs=-1",
+        f"trainer.val_check_interval={args.val_every}",
+        "trainer.check_val_every_n_epoch=null",
+        f"trainer.limit_val_batches={args.limit_val_batches}",
+        f"trainer.limit_test_batches={args.limit_test_batches}",
+        f"tags=[collapse_ablation,{args.data}]",
+    ]
+    return extra
 
 
 def load(path: Path) -> list[dict]:
@@ -77,10 +122,12 @@ def summary(values: list[float], digits: int) -> str:
     return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
-def report(records: list[dict], figure: Path) -> None:
+def report(records: list[dict], figure: Path, data: str) -> None:
     """Print the markdown table and draw usage vs recon MSE."""
-    print("| lever | runs | test usage | test perplexity | test recon MSE | minutes/run |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    images = any("test/psnr" in r for r in records)
+    head = "| lever | runs | test usage | test perplexity | test recon MSE |"
+    print(head + (" test PSNR | test SSIM |" if images else "") + " minutes/run |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if images else ""))
     for lever in LEVERS:
         rows = [r for r in records if r["lever"] == lever]
         if not rows:
@@ -89,7 +136,12 @@ def report(records: list[dict], figure: Path) -> None:
         perplexity = summary([r["test/perplexity"] for r in rows], 1)
         mse = summary([r["test/recon_mse"] for r in rows], 4)
         minutes = statistics.fmean(r["seconds"] for r in rows) / 60
-        print(f"| {lever} | {len(rows)} | {usage} | {perplexity} | {mse} | {minutes:.1f} |")
+        quality = ""
+        if images:
+            psnr = summary([r["test/psnr"] for r in rows], 2)
+            quality = f" {psnr} | {summary([r['test/ssim'] for r in rows], 3)} |"
+        row = f"| {lever} | {len(rows)} | {usage} | {perplexity} | {mse} |{quality}"
+        print(f"{row} {minutes:.1f} |")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,7 +161,7 @@ def report(records: list[dict], figure: Path) -> None:
             )
     ax.set_xlabel("test reconstruction MSE")
     ax.set_ylabel("test code usage (fraction of 512)")
-    ax.set_title("Levers against collapse: digits, K = 512, d = 64")
+    ax.set_title(f"Levers against collapse: {data}, K = 512, d = 64")
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     figure.parent.mkdir(parents=True, exist_ok=True)
@@ -123,21 +175,29 @@ def main() -> None:
     parser.add_argument("--levers", nargs="+", default=list(LEVERS), choices=LEVERS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    parser.add_argument(
-        "--results", type=Path, default=ROOT / "experiments/results/collapse_ablation.jsonl"
-    )
-    parser.add_argument(
-        "--figure", type=Path, default=ROOT / "experiments/figures/collapse_ablation.png"
-    )
+    parser.add_argument("--results", type=Path, help="default: results/collapse_ablation[_DATA]")
+    parser.add_argument("--figure", type=Path, help="default: figures/collapse_ablation[_DATA]")
+    parser.add_argument("--data", choices=("digits", "mnist", "photos"), default="digits")
+    parser.add_argument("--data-root", help="data.root (mnist: the folder holding MNIST/raw)")
+    parser.add_argument("--max-steps", type=int, default=3000, help="mnist / photos only")
+    parser.add_argument("--val-every", type=int, default=250, help="training steps per val")
+    parser.add_argument("--limit-val-batches", type=int, default=20)
+    parser.add_argument("--limit-test-batches", type=int, default=40)
+    parser.add_argument("--hidden-channels", type=int, nargs="+", default=[32, 64])
+    parser.add_argument("--residual-channels", type=int, default=32)
+    parser.add_argument("--residual-blocks", type=int, default=1)
     parser.add_argument("--report", action="store_true", help="only print the table and plot")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 rows, 1 seed, 3 steps")
     args = parser.parse_args()
-    extra = []
+    stem = "collapse_ablation" + ("" if args.data == "digits" else f"_{args.data}")
+    args.results = args.results or ROOT / f"experiments/results/{stem}.jsonl"
+    args.figure = args.figure or ROOT / f"experiments/figures/{stem}.png"
+    extra = sizing(args)
     if args.quick:  # the committed results and figure stay as they are
         args.levers, args.seeds = ["ste", "ema_kmeans_respawn"], [1]
         quick_dir = Path(tempfile.mkdtemp(prefix="vqlab_ablation_"))
         args.results, args.figure = quick_dir / "results.jsonl", quick_dir / "figure.png"
-        extra = [
+        extra += [
             "trainer.max_epochs=1",
             "trainer.limit_train_batches=3",
             "trainer.limit_val_batches=1",
@@ -158,7 +218,7 @@ def main() -> None:
                 with args.results.open("a") as file:
                     file.write(json.dumps(record) + "\n")
                 print(json.dumps(record), flush=True)
-    report(load(args.results), args.figure)
+    report(load(args.results), args.figure, args.data)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Run from the repository root (~15 minutes on 2 loaded CPU cores):
 
-    PYTHONPATH=. python experiments/vqvae2_vs_vqvae.py --seeds 0 1 2 --steps 700
+    python -m experiments.vqvae2_vs_vqvae --seeds 0 1 2 --steps 700
 
 Embedded 8x8 digits, EMA codebooks, Adam 2e-3, batch 64, ``--steps`` training steps, no
 validation, the configs' defaults otherwise:
@@ -10,6 +10,14 @@ validation, the configs' defaults otherwise:
 - ``model=vqvae_ema``: one 4x4 grid, K = 128 (16 codes x 7 bits = 112 bits per image);
 - ``model=vqvae2``: a 4x4 bottom grid (K = 64) conditioned on a 2x2 top grid (K = 64):
   the same 128 codes in total (16 x 6 + 4 x 6 = 120 bits per image).
+
+``--data photos``: 32x32 colour patches (``data=photos``), d = 64 per level, 64 channels:
+
+- ``model=vqvae_ema``: one 8x8 grid of ``--single-size`` codes (K = 512: 64 x 9 = 576 bits);
+- ``model=vqvae2``: an 8x8 bottom grid of ``--bottom-size`` codes under a 4x4 top grid of
+  ``--top-size`` codes (256 and 16: 64 x 8 + 16 x 4 = 576 bits, the same code bits).
+
+Test PSNR and SSIM (``vqlab.metrics.image_quality``, batch-size weighted) sit beside the MSE.
 
 Each variant runs without callbacks (``--callbacks none``) and/or with the codebook callbacks of
 ``callbacks=default`` (``--callbacks default``: k-means init, dead-code respawn). Reported on the
@@ -32,11 +40,33 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from vqlab.functional import entropy
+from vqlab.metrics.image_quality import image_quality
 from vqlab.models import VQVAE2
 from vqlab.models.vqvae2 import TwoLevelOutput
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 MODELS = {"VQ-VAE, K = 128": "vqvae_ema", "VQ-VAE-2, K = 64 + 64": "vqvae2"}
+
+
+def photo_models(single: int, top: int, bottom: int) -> dict[str, list[str]]:
+    """Labels -> overrides of the two models on 32x32 photo patches (8x8 bottom, 4x4 top grid)."""
+    return {
+        f"VQ-VAE, 8x8 x K = {single}": [
+            "model=vqvae_ema",
+            "model.encoder.hidden_channels=[64,64]",
+            "model.encoder.latent_dim=64",
+            f"model.quantizer.codebook_size={single}",
+        ],
+        f"VQ-VAE-2, 4x4 x K = {top} + 8x8 x K = {bottom}": [
+            "model=vqvae2",
+            "model.encoder.channels=64",
+            "model.encoder.bottom_stages=2",
+            "model.encoder.top_stages=1",
+            "model.encoder.latent_dim=64",
+            f"model.top_quantizer.codebook_size={top}",
+            f"model.bottom_quantizer.codebook_size={bottom}",
+        ],
+    }
 
 
 def level_quantizers(model: L.LightningModule) -> dict[str, torch.nn.Module]:
@@ -51,18 +81,23 @@ def evaluate(model: L.LightningModule, datamodule: L.LightningDataModule) -> dic
     model.eval()
     quantizers = level_quantizers(model)
     counts = {name: torch.zeros(q.codebook_size) for name, q in quantizers.items()}
-    squared_error, values = 0.0, 0
+    squared_error, values, images = 0.0, 0, 0
+    quality = {"psnr": 0.0, "ssim": 0.0}
     with torch.no_grad():
         for x, *_ in datamodule.test_dataloader():
             x_hat, quantized = model(x)
-            level_counts = quantized.counts
-            if not isinstance(quantized, TwoLevelOutput):
-                level_counts = {"single": level_counts}
+            for name, value in image_quality(x_hat, x, datamodule.value_range).items():
+                quality[name] += float(value) * len(x)
+            images += len(x)
+            level_counts = {"single": quantized.counts}
+            if isinstance(quantized, TwoLevelOutput):
+                level_counts = {"top": quantized.top.counts, "bottom": quantized.bottom.counts}
             for name, histogram in level_counts.items():
                 counts[name] += histogram
             squared_error += float((x_hat - x).pow(2).sum())
             values += x.numel()
     result = {"recon MSE": squared_error / values}
+    result |= {name.upper(): total / images for name, total in quality.items()}
     for name, histogram in counts.items():
         result[f"{name} perplexity"] = float(entropy(histogram / histogram.sum()).exp())
         result[f"{name} codes used"] = float((histogram > 0).sum())
@@ -70,12 +105,12 @@ def evaluate(model: L.LightningModule, datamodule: L.LightningDataModule) -> dic
     return result
 
 
-def run(model_name: str, seed: int, steps: int, callbacks: str) -> dict[str, float]:
-    """Train one model for ``steps`` steps; return its test-split metrics."""
+def run(overrides: list[str], seed: int, steps: int, callbacks: str) -> dict[str, float]:
+    """Train one model (``model=...`` and its overrides) for ``steps`` steps; test-split metrics."""
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         config = compose(
             "train",
-            overrides=[f"model={model_name}", f"seed={seed}", f"callbacks={callbacks}"],
+            overrides=[*overrides, f"seed={seed}", f"callbacks={callbacks}"],
         )
     L.seed_everything(seed, workers=True)
     datamodule = instantiate(config.data)
@@ -121,17 +156,25 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=700)
     # none: no callbacks; default: its codebook callbacks (k-means init, dead-code respawn) only
     parser.add_argument("--callbacks", nargs="+", default=["none"], choices=["none", "default"])
+    parser.add_argument("--data", choices=("digits", "photos"), default="digits")
+    parser.add_argument("--single-size", type=int, default=512, help="photos: single-level K")
+    parser.add_argument("--top-size", type=int, default=16, help="photos: VQ-VAE-2 top K")
+    parser.add_argument("--bottom-size", type=int, default=256, help="photos: VQ-VAE-2 bottom K")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 5 steps")
     args = parser.parse_args()
+    models = {label: [f"model={name}"] for label, name in MODELS.items()}
+    if args.data == "photos":
+        models = photo_models(args.single_size, args.top_size, args.bottom_size)
+        models = {label: ["data=photos", *o] for label, o in models.items()}
     if args.quick:
         args.seeds, args.steps = args.seeds[:1], 5
     torch.set_num_threads(1)
     print(f"load average before: {os.getloadavg()}", flush=True)
     for callbacks in args.callbacks:
-        for label, model_name in MODELS.items():
+        for label, overrides in models.items():
             results = []
             for seed in args.seeds:
-                results.append(run(model_name, seed, args.steps, callbacks))
+                results.append(run(overrides, seed, args.steps, callbacks))
                 print(f"{label}, callbacks={callbacks}, seed {seed}: {results[-1]}", flush=True)
             cells = summary(results)
             print(
