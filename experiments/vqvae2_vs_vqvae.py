@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -84,7 +85,9 @@ def evaluate(model: L.LightningModule, datamodule: L.LightningDataModule) -> dic
     squared_error, values, images = 0.0, 0, 0
     quality = {"psnr": 0.0, "ssim": 0.0}
     with torch.no_grad():
-        for x, *_ in datamodule.test_dataloader():
+        for batch in datamodule.test_dataloader():
+            # the step Lightning runs on every batch (image datamodules scale uint8 there)
+            x, *_ = datamodule.on_after_batch_transfer(batch, 0)
             x_hat, quantized = model(x)
             for name, value in image_quality(x_hat, x, datamodule.value_range).items():
                 quality[name] += float(value) * len(x)
@@ -110,7 +113,13 @@ def run(overrides: list[str], seed: int, steps: int, callbacks: str) -> dict[str
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         config = compose(
             "train",
-            overrides=[*overrides, f"seed={seed}", f"callbacks={callbacks}"],
+            overrides=[
+                *overrides,
+                f"seed={seed}",
+                f"callbacks={callbacks}",
+                # no run directory is written; the callbacks' paths need a value outside Hydra
+                f"paths.output_dir={tempfile.gettempdir()}/vqlab_vqvae2_vs_vqvae",
+            ],
         )
     L.seed_everything(seed, workers=True)
     datamodule = instantiate(config.data)
