@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from ddp_group import DDPResults, run_group
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
@@ -47,3 +48,17 @@ def run_cli(args: Sequence[str], cwd: Path, timeout: float = 300) -> subprocess.
 def train_config(tmp_path: Path):
     """Factory fixture: ``train_config(["model=vqvae_ste", ...])`` -> composed DictConfig."""
     return lambda overrides=(): compose_train_config(overrides, tmp_path)
+
+
+# --- Shared process groups and in-process entry points (the suite's speed) ---------------------
+
+
+@pytest.fixture(scope="session")
+def ddp_results(request: pytest.FixtureRequest, tmp_path_factory) -> DDPResults:
+    """Every selected DDP scenario (the ``DDP_WORKERS`` of the modules whose tests take this
+    fixture) run in one two-process gloo group; see ``tests/ddp_group.py``."""
+    workers = []
+    for item in request.session.items:
+        if "ddp_results" in getattr(item, "fixturenames", ()):
+            workers += [w for w in getattr(item.module, "DDP_WORKERS", ()) if w not in workers]
+    return run_group(tmp_path_factory.mktemp("ddp"), workers)

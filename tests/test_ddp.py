@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
+from ddp_group import WORLD_SIZE, DDPResults
 
 from vqlab.metrics import CodeUsage
 from vqlab.quantizers import EMAQuantizer
 
-WORLD_SIZE = 2
 STEPS = 3
 
 
@@ -27,9 +25,6 @@ def make_quantizer() -> EMAQuantizer:
 
 
 def worker(rank: int, directory: str) -> None:
-    dist.init_process_group(
-        "gloo", init_method=f"file://{directory}/store", rank=rank, world_size=WORLD_SIZE
-    )
     quantizer = make_quantizer()
     usage = CodeUsage(16)
     for z in rank_batches(rank):
@@ -37,12 +32,14 @@ def worker(rank: int, directory: str) -> None:
     state = {name: buffer.clone() for name, buffer in quantizer.named_buffers()}
     state["perplexity"] = usage.compute()["perplexity"]
     torch.save(state, Path(directory) / f"rank{rank}.pt")
-    dist.destroy_process_group()
 
 
-def test_ema_codebooks_agree_and_counts_are_summed_over_ranks(tmp_path: Path) -> None:
-    mp.spawn(worker, args=(str(tmp_path),), nprocs=WORLD_SIZE, join=True)
-    states = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
+DDP_WORKERS = [worker]  # run in the suite's one process group (ddp_group.py)
+
+
+def test_ema_codebooks_agree_and_counts_are_summed_over_ranks(ddp_results: DDPResults) -> None:
+    folder = ddp_results.folder(worker)
+    states = [torch.load(folder / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
     for name in ("codebook", "cluster_size", "embed_sum"):
         assert torch.equal(states[0][name], states[1][name]), name
 
