@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from PIL import Image
@@ -127,20 +126,8 @@ def test_checkpoint_that_does_not_fit_the_config_is_named(saved_run: Path, train
 
 
 @pytest.mark.slow
-def test_two_process_ddp_run_logs_images_and_wandb_from_rank_zero_only(tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    result = run_cli(
-        [
-            "trainer=ddp",
-            "trainer.accelerator=cpu",
-            "trainer.max_epochs=1",
-            "trainer.limit_train_batches=2",
-            "trainer.limit_val_batches=2",
-            "trainer.limit_test_batches=1",
-            f"hydra.run.dir={run_dir}",
-        ],
-        cwd=tmp_path,
-    )
+def test_two_process_ddp_run_logs_images_and_wandb_from_rank_zero_only(ddp_cli_run) -> None:
+    result, run_dir = ddp_cli_run
     assert result.returncode == 0, result.stderr[-3000:]
     (wandb_file,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")  # one W&B run, not two
     (media,) = run_dir.glob("wandb/offline-run-*/files/media/images")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, run_cli_in_process
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from PIL import Image
@@ -37,6 +37,12 @@ SHRINK_TRAIN = [
 ]
 SHRINK_VQ = ["model.usage_window=2"]
 SHRINK_OPTUNA = ["hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.n_startup_trials=2"]
+# what the tests read of these runs needs no test stage
+SHRINK_UNTESTED = ["test=false"]
+# commands whose entry point runs in this process (a fresh interpreter costs more than their
+# training); the grid and the W&B run stay real `python -m vqlab.train` processes, and the report
+# and tokenize commands are those entry points' real runs
+IN_PROCESS = {"optuna_vqvae", "optuna_cae", "slurm", "local"}
 
 
 def readme_section() -> str:
@@ -55,15 +61,22 @@ def readme_python() -> str:
     return block
 
 
-def run_command(line: str, extra: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    """Run a README command line (``VAR=value`` prefixes become environment) plus ``extra``."""
+def run_command(
+    line: str, extra: list[str], cwd: Path, in_process: bool = False
+) -> subprocess.CompletedProcess:
+    """Run a README command line (``VAR=value`` prefixes become environment) plus ``extra``; a
+    ``python -m vqlab.train`` line ``in_process`` runs its entry point in this process."""
     words = shlex.split(line)
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "WANDB_MODE": "offline"}
-    env.pop("HYDRA_FULL_ERROR", None)
+    prefixes = {}
     while "=" in words[0]:
         key, _, value = words.pop(0).partition("=")
-        env[key] = value
+        prefixes[key] = value
     assert words[0] == "python"
+    if in_process:
+        assert words[1:3] == ["-m", "vqlab.train"], line
+        return run_cli_in_process([*words[3:], *extra], cwd, prefixes)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "WANDB_MODE": "offline", **prefixes}
+    env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run(
         [sys.executable, *words[1:], *extra],
         cwd=cwd,
@@ -83,17 +96,24 @@ def readme_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     placeholder = "logs/train/multiruns/<time>"
     shrink = {
         "grid": [*SHRINK_TRAIN, *SHRINK_VQ, f"hydra.sweep.dir={grid_dir}"],
-        "optuna_vqvae": [*SHRINK_TRAIN, *SHRINK_VQ, *SHRINK_OPTUNA, "logger=csv"],
+        "optuna_vqvae": [
+            *SHRINK_TRAIN,
+            *SHRINK_UNTESTED,
+            *SHRINK_VQ,
+            *SHRINK_OPTUNA,
+            "logger=csv",
+        ],
         # the CAE anneals its temperature: a schedule needs at least 2 epochs
         "optuna_cae": [
             *SHRINK_TRAIN,
+            *SHRINK_UNTESTED,
             "trainer.max_epochs=2",
             "hydra.sweeper.n_trials=2",
             "logger=csv",
         ],
         "slurm": ["--cfg", "all"],
-        "local": [*SHRINK_TRAIN, *SHRINK_VQ, "logger=csv"],
-        "wandb": [*SHRINK_TRAIN, *SHRINK_VQ],
+        "local": [*SHRINK_TRAIN, *SHRINK_UNTESTED, *SHRINK_VQ, "logger=csv"],
+        "wandb": [*SHRINK_TRAIN, *SHRINK_UNTESTED, *SHRINK_VQ],
         "report": [],
         "tokenize": [],
     }
@@ -108,7 +128,8 @@ def readme_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
         elif name == "wandb":
             extra = [*extra, f"hydra.run.dir={output}"]
         start = time.perf_counter()
-        result = run_command(line.replace(placeholder, str(grid_dir)), extra, root)
+        line = line.replace(placeholder, str(grid_dir))
+        result = run_command(line, extra, root, in_process=name in IN_PROCESS)
         print(f"{name}: {time.perf_counter() - start:.1f} s (load {os.getloadavg()[0]:.1f})")
         assert result.returncode == 0, (line, result.stderr[-3000:])
         runs[name] = (result, output)
