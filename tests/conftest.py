@@ -125,7 +125,9 @@ def run_entry_point(
         contextlib.redirect_stdout(stdout),
         contextlib.redirect_stderr(stderr),
     ):
-        os.environ.update(PYTHONPATH=str(REPO_ROOT), WANDB_MODE="offline", **(environment or {}))
+        os.environ.update(
+            {"PYTHONPATH": str(REPO_ROOT), "WANDB_MODE": "offline", **(environment or {})}
+        )
         os.environ.pop("HYDRA_FULL_ERROR", None)
         sys.argv[:] = [argv0, *args]
         try:

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_entry_point
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SKIPPED = 77  # experiments.optional.SKIPPED (not imported: plain `pytest` has no root on sys.path)
 TIMEOUT_S = 600  # generous: the machine may be shared; idle, each script takes a few seconds
-SUBPROCESS_SCRIPT = "hcvq_vs_baseline"  # needs no bench extra: it never skips
+SUBPROCESS_SCRIPT = "bench_nearest_centring"  # the lightest import; needs no bench extra
 
 
 def has_main(path: Path) -> bool:
@@ -43,21 +44,23 @@ def test_discovery_finds_the_scripts_of_the_readme() -> None:
     assert f"SKIPPED = {SKIPPED}" in (REPO_ROOT / "experiments" / "optional.py").read_text()
 
 
-def run_main(name: str, monkeypatch: pytest.MonkeyPatch) -> int:
-    """``experiments.<name>.main()`` as ``python -m experiments.<name> --quick``; exit status."""
-    monkeypatch.syspath_prepend(str(REPO_ROOT))
-    monkeypatch.chdir(REPO_ROOT)
-    monkeypatch.setattr(sys, "argv", [str(REPO_ROOT / "experiments" / f"{name}.py"), "--quick"])
-    monkeypatch.setenv("WANDB_MODE", "disabled")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+def run_main(name: str, monkeypatch: pytest.MonkeyPatch) -> subprocess.CompletedProcess:
+    """``experiments.<name>.main()`` as ``python -m experiments.<name> --quick`` would run it, in
+    this process (``conftest.run_entry_point``): exit status, stdout, stderr."""
+    monkeypatch.syspath_prepend(str(REPO_ROOT))  # plain `pytest` has no root on sys.path
+    # imported before the output is captured: import-time log handlers keep the session's streams
+    module = importlib.import_module(f"experiments.{name}")
     threads = torch.get_num_threads()  # scripts set their own thread count
     try:
-        importlib.import_module(f"experiments.{name}").main()
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+        return run_entry_point(
+            module.main,
+            str(REPO_ROOT / "experiments" / f"{name}.py"),
+            ["--quick"],
+            REPO_ROOT,
+            {"WANDB_MODE": "disabled", "MPLBACKEND": "Agg"},
+        )
     finally:
         torch.set_num_threads(threads)
-    return 0
 
 
 def test_a_missing_baseline_exits_with_the_skip_status_and_one_line(monkeypatch, capsys) -> None:
@@ -74,15 +77,14 @@ def test_a_missing_baseline_exits_with_the_skip_status_and_one_line(monkeypatch,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_script_runs_with_quick(name: str, monkeypatch, capfd) -> None:
+def test_script_runs_with_quick(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     source = (REPO_ROOT / "experiments" / f"{name}.py").read_text()
     assert "--quick" in source, f"experiments/{name}.py needs a --quick flag (tiny sizes)"
-    status = run_main(name, monkeypatch)
-    output = capfd.readouterr()
-    if status == SKIPPED:
-        pytest.skip(output.err.strip().splitlines()[-1])
-    assert status == 0, f"exit {status}\n{output.err[-3000:]}"
-    assert output.out.strip(), "a script prints its results"
+    result = run_main(name, monkeypatch)
+    if result.returncode == SKIPPED:
+        pytest.skip(result.stderr.strip().splitlines()[-1])
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stderr[-3000:]}"
+    assert result.stdout.strip(), "a script prints its results"
 
 
 @pytest.mark.slow
