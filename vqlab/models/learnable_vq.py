@@ -109,7 +109,7 @@ class LearnableVQVAE(OptimizedModule):
         recon_mse = F.mse_loss(x_hat.float(), x.float())
         vq_loss = torch.stack([out.loss for out in outputs]).mean()
         probabilities = self.assignment_probabilities()
-        assign = self.regularizer(probabilities, self.assignment.mask, z_e.flatten(2))
+        assign = self.regularizer(probabilities, self.assignment.mask, z_e.flatten(2), x.flatten(1))
         return {
             "loss": recon_mse + vq_loss + assign["total"],
             "recon_mse": recon_mse,
