@@ -9,7 +9,10 @@ respawn. Three variants per seed:
 - learned, clustering init: ``ClusteringInit`` (average linkage on ``1 - |corr|``, confidence 3);
 - static: the clustering init frozen before the first step (``freeze_after_epochs=0``).
 Scores: adjusted Rand index of ``hard_assignment()`` vs the planted groups, test recon MSE.
-``python -m experiments.learnable_assignment`` (from the repository root).
+``python -m experiments.learnable_assignment`` (from the repository root). Every ``Settings``
+field is a flag (``--category-recon-weight 1 --orthogonality-weight 3 --assignment-lr 3e-3
+--temp-min 0.05`` is the random-start recipe of ``model=learnable_vq_random``; ``--nonlinear``
+plants groups that correlation cannot see).
 """
 
 from __future__ import annotations
