@@ -40,10 +40,10 @@ def vqlab_quantizer(lever: str, codebook_size: int, dim: int) -> nn.Module:
         "ste": lambda: ste(dim=dim),
         "rotation": lambda: ste(dim=dim, estimator="rotation"),
         "cosine": lambda: vq.CosineQuantizer(codebook_size, dim),
-        "lowdim": lambda: vq.ProjectedQuantizer(dim, 8, ste),
+        "lowdim": lambda: vq.ProjectedQuantizer(dim, codebook_dim=8, quantizer=ste),
         "simvq": lambda: vq.SimVQQuantizer(codebook_size, dim, estimator="rotation"),
-        "grouped": lambda: vq.GroupedQuantizer(dim, 2, ste),
-        "residual": lambda: vq.ResidualQuantizer(dim, 4, ste),
+        "grouped": lambda: vq.GroupedQuantizer(dim, num_groups=2, quantizer=ste),
+        "residual": lambda: vq.ResidualQuantizer(dim, num_stages=4, quantizer=ste),
         "entropy": lambda: vq.EntropyRegularizedQuantizer(dim, ste, weight=0.1),
     }
     return builders[lever]()

@@ -68,9 +68,18 @@ def test_residual_gradient_to_the_input_is_the_upstream_gradient() -> None:
 @pytest.mark.parametrize(
     ("make", "key"),
     [
-        (lambda: GroupedQuantizer(10, 3, partial(STEQuantizer, 4)), "num_groups"),
-        (lambda: GroupedQuantizer(10, 0, partial(STEQuantizer, 4)), "num_groups"),
-        (lambda: ResidualQuantizer(10, 0, partial(STEQuantizer, 4)), "num_stages"),
+        (
+            lambda: GroupedQuantizer(10, num_groups=3, quantizer=partial(STEQuantizer, 4)),
+            "num_groups",
+        ),
+        (
+            lambda: GroupedQuantizer(10, num_groups=0, quantizer=partial(STEQuantizer, 4)),
+            "num_groups",
+        ),
+        (
+            lambda: ResidualQuantizer(10, num_stages=0, quantizer=partial(STEQuantizer, 4)),
+            "num_stages",
+        ),
         (lambda: EntropyRegularizedQuantizer(4, partial(STEQuantizer, 4), tau=0.0), "tau"),
     ],
 )

@@ -32,11 +32,13 @@ QUANTIZERS: dict[str, Callable[[], nn.Module]] = {
     "rotation": lambda: STEQuantizer(16, DIM, estimator="rotation"),
     "cosine": lambda: CosineQuantizer(16, DIM),
     "simvq": lambda: SimVQQuantizer(16, DIM),
-    "lowdim": lambda: ProjectedQuantizer(DIM, 2, partial(STEQuantizer, 16)),
+    "lowdim": lambda: ProjectedQuantizer(DIM, codebook_dim=2, quantizer=partial(STEQuantizer, 16)),
     "entropy": lambda: EntropyRegularizedQuantizer(DIM, partial(STEQuantizer, 16), weight=1.0),
-    "grouped": lambda: GroupedQuantizer(DIM, 2, partial(EMAQuantizer, 16, decay=0.9)),
-    "residual": lambda: ResidualQuantizer(DIM, 2, partial(STEQuantizer, 16)),
-    "growing": lambda: GrowingQuantizer(DIM, 4, partial(STEQuantizer, 16)),
+    "grouped": lambda: GroupedQuantizer(
+        DIM, num_groups=2, quantizer=partial(EMAQuantizer, 16, decay=0.9)
+    ),
+    "residual": lambda: ResidualQuantizer(DIM, num_stages=2, quantizer=partial(STEQuantizer, 16)),
+    "growing": lambda: GrowingQuantizer(DIM, initial_size=4, quantizer=partial(STEQuantizer, 16)),
     "ema_accumulated": lambda: AccumulatedEMAQuantizer(16, DIM, decay=0.9, accumulate_batches=2),
 }
 

@@ -37,11 +37,12 @@ class EMAQuantizer(VectorQuantizer):
         self,
         codebook_size: int,
         dim: int,
+        *,
         decay: float = 0.99,
         beta: float = 0.25,
         eps: float = 1e-5,
     ) -> None:
-        super().__init__(codebook_size, dim, beta)
+        super().__init__(codebook_size, dim, beta=beta)
         if not 0.0 <= decay < 1.0:
             raise ConfigValueError("decay", "in [0, 1)", decay)
         check_positive("eps", eps)
