@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from vqlab.errors import ConfigCombinationError
-from vqlab.quantizers import VectorQuantizer
+from vqlab.quantizers import GrowingQuantizer, VectorQuantizer
 
 
 def codebook_quantizers(model: nn.Module) -> dict[str, VectorQuantizer]:
@@ -39,4 +39,15 @@ def require_codebooks(
         raise ConfigCombinationError(
             f"callbacks.{callback} needs a model with a codebook quantizer (model=vqvae_ema, "
             f"vqvae_ste, hcvq, ...): drop it (callbacks=plain) or choose such a model"
+        )
+
+
+def refuse_growing(model: nn.Module, callback: str) -> None:
+    """Refuse a callback that watches codebooks through forward hooks on a model with a
+    ``GrowingQuantizer``: its search bypasses the child's forward (the hooks would never fire), and
+    filling codes would wake the dormant ones that growth is saving."""
+    if any(isinstance(module, GrowingQuantizer) for module in model.modules()):
+        raise ConfigCombinationError(
+            f"model/quantizer=growth cannot take callbacks.{callback}, which watches its codebook: "
+            "use callbacks=growth (plain + CodebookGrowth)"
         )

@@ -16,7 +16,12 @@ import torch
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-from vqlab.callbacks.codebooks import codebook_quantizers, metric_prefix, require_codebooks
+from vqlab.callbacks.codebooks import (
+    codebook_quantizers,
+    metric_prefix,
+    refuse_growing,
+    require_codebooks,
+)
 from vqlab.callbacks.optimizer_rows import reset_rows
 from vqlab.distributed import (
     all_gather_rows,
@@ -101,6 +106,7 @@ class DeadCodeRespawn(L.Callback):
             return
         self.quantizers = codebook_quantizers(pl_module)
         require_codebooks(self.quantizers, "respawn", self.require_codebook)
+        refuse_growing(pl_module, "respawn")
         for name, quantizer in self.quantizers.items():
             if self.source == "buffer" and self.buffer_size < quantizer.codebook_size:
                 raise ConfigValueError(
