@@ -44,13 +44,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {  # part of vqlab -> imports it must ne
 }
 
 # Known violations, as (importer, imported) module pairs, each with the reason it is still there.
-ALLOWED_EDGES: dict[tuple[str, str], str] = {
-    # being fixed by the lead (issue 20): the linear VQ lab's samplers move out of the model
-    ("vqlab.models.linear_vq", "vqlab.data.device_loader"): "being fixed by the lead",
-    ("vqlab.models.linear_vq", "vqlab.data.resumable"): "being fixed by the lead",
-    # being fixed by the lead (issue 20): a model base class that knows the run layout
-    ("vqlab.models.optimized", "vqlab.runs.loading"): "being fixed by the lead",
-}
+ALLOWED_EDGES: dict[tuple[str, str], str] = {}
 ALLOWED_CYCLES: list[list[str]] = []
 
 
