@@ -82,6 +82,22 @@ SLOW_TESTS = (
     "test_lever_configs.py::test_grouped_run_logs_usage_per_codebook_and_growth_runs_in_lightning",
     "test_linear_vq_configs.py::test_linear_vq_experiments_run_a_fast_dev_run",
     "test_step_bookkeeping.py::test_every_model_logs_one_usage_window_per_window_of_optimizer_steps",
+    "test_learnable_vq_model.py::test_experiment_config_and_tabular_data_run_a_fast_dev_run",
+    # training of a few dozen steps, resumes compared with the uninterrupted run
+    "test_hcvq_model.py::test_resume_from_last_checkpoint_reproduces_uninterrupted_training",
+    "test_hcvq_model.py::test_reference_validation_updates_the_entropy_schedule_with_a_fresh_pairing",
+    "test_temperature.py::test_trainer_drives_the_schedule_and_resume_continues_it",
+    "test_topology_reusable.py::test_process_refresh_equals_synchronous_and_resumes_exactly",
+    "test_learnable_vq_model.py::test_clustering_init_recovers_groups_and_freeze_at_zero_keeps_it",
+    "test_learnable_vq_model.py::test_resume_restores_logits_temperature_and_both_groups_optimizer_state",
+    "test_concrete_model.py::test_training_logs_the_cae_metrics_and_the_pixel_mask",
+    "test_linear_vq.py::test_manual_gradients_train_exactly_like_autograd",
+    "test_linear_vq.py::test_encoder_is_orthonormal_to_1e5_after_every_step",
+    "test_vqvae2_codebook_callbacks.py::test_kmeans_init_fits_each_level_to_its_own_inputs",
+    # large tensors: the blocked searches against the dense reference, a deep gradient check
+    "test_quantizers.py::test_blocked_search_equals_one_block",
+    "test_composite_quantizers.py::test_blocked_soft_assignment_and_its_gradient_equal_the_dense_softmax",
+    "test_vqvae2.py::test_top_gradient_reaches_the_top_encoder_through_the_bottom_path",
     # one CLI process or script each
     "test_learnable_vq_model.py::test_cli_reports_too_few_categories_as_one_line",
     "test_linear_vq_configs.py::test_unknown_estimator_on_the_command_line_is_one_line",
