@@ -14,11 +14,17 @@ from torch.nn.parallel import DistributedDataParallel
 
 from vqlab.quantizers import (
     AccumulatedEMAQuantizer,
+    AffineQuantizer,
+    BSQQuantizer,
     CosineQuantizer,
+    DimensionCurriculumQuantizer,
     EMAQuantizer,
     EntropyRegularizedQuantizer,
+    FSQQuantizer,
     GroupedQuantizer,
     GrowingQuantizer,
+    LFQQuantizer,
+    OrthogonalRegularizedQuantizer,
     ProjectedQuantizer,
     ResidualQuantizer,
     SimVQQuantizer,
@@ -40,6 +46,15 @@ QUANTIZERS: dict[str, Callable[[], nn.Module]] = {
     "residual": lambda: ResidualQuantizer(DIM, num_stages=2, quantizer=partial(STEQuantizer, 16)),
     "growing": lambda: GrowingQuantizer(DIM, initial_size=4, quantizer=partial(STEQuantizer, 16)),
     "ema_accumulated": lambda: AccumulatedEMAQuantizer(16, DIM, decay=0.9, accumulate_batches=2),
+    # implied codebooks: their state is the projections (LFQ's batch entropy is all-reduced)
+    "fsq": lambda: FSQQuantizer(DIM, levels=[4, 3]),
+    "lfq": lambda: LFQQuantizer(DIM, codebook_size=8, tau=0.5),
+    "bsq": lambda: BSQQuantizer(DIM, codebook_size=8, tau=0.5),
+    "affine": lambda: AffineQuantizer(16, DIM),
+    "orthogonal": lambda: OrthogonalRegularizedQuantizer(DIM, quantizer=partial(STEQuantizer, 16)),
+    "curriculum": lambda: DimensionCurriculumQuantizer(
+        DIM, codebook_dim=2, quantizer=partial(STEQuantizer, 16)
+    ),
 }
 
 
