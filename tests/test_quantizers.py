@@ -179,6 +179,7 @@ KEYWORD_ONLY = {
     "ResidualQuantizer": lambda q: q.ResidualQuantizer(64, 2, q.STEQuantizer),
     "ProjectedQuantizer": lambda q: q.ProjectedQuantizer(64, 8, q.STEQuantizer),
     "GrowingQuantizer": lambda q: q.GrowingQuantizer(64, 4, q.STEQuantizer),
+    "ScalarQuantizer": lambda q: q.ScalarQuantizer(64, 4, 16),
 }
 
 
