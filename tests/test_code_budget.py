@@ -20,9 +20,12 @@ ALLOWED_CONSTRUCTOR_ARGUMENTS: dict[str, str] = {
     # Lightning's WandbLogger arguments that conf/logger/wandb.yaml passes 1:1 (project, save_dir,
     # name, offline, group, job_type, tags, log_model, id) plus the dashboard's two own
     "loggers/wandb_run.py::DashboardWandbLogger.__init__": "mirrors WandbLogger",
-    # being fixed by the lead (issue 20: variants as classes, the shared training-step component)
-    "models/linear_vq.py::LinearVQ.__init__": "being fixed by the lead",
-    "models/learnable_vq.py::LearnableVQVAE.__init__": "being fixed by the lead",
+    # the linear VQ study's knobs, each a key of its table: the two loss weights (alpha, beta),
+    # the codebook's own learning rate, the k-means start and the usage window (9)
+    "models/linear_vq.py::LinearVQ.__init__": "the study's loss weights, lrs and start",
+    # the seed's model: assignment, per-category encoders, codebooks, decoder, its losses, the
+    # dual optimizer (assignment_lr), gradient clipping and the freeze schedule (12)
+    "models/learnable_vq.py::LearnableVQVAE.__init__": "the seed's modules and dual optimizer",
 }
 
 
