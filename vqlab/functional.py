@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -17,6 +18,16 @@ def straight_through(z: Tensor, z_q: Tensor) -> Tensor:
     arXiv:1711.00937, Sec. 3.2.
     """
     return z + (z_q - z).detach()
+
+
+def exact_straight_through(z: Tensor, z_q: Tensor) -> Tensor:
+    """Value exactly ``z_q`` (bit for bit), gradient of the identity with respect to ``z``.
+
+    ``sg[z_q] + (z - sg[z])``: the second term is exactly 0 in value, so the output equals
+    ``z_q`` where ``straight_through``'s ``z + (z_q - z)`` may differ from it in the last bit.
+    Used where ``decode(encode(z))`` must reproduce the quantized output exactly (scalar grids).
+    """
+    return z_q.detach() + (z - z.detach())
 
 
 def rotation_trick(z: Tensor, z_q: Tensor, eps: float = 1e-6) -> Tensor:
@@ -118,6 +129,17 @@ def entropy(probabilities: Tensor, dim: int = -1) -> Tensor:
     return -torch.special.xlogy(probabilities, probabilities).sum(dim)
 
 
+def entropy_finite_gradient(probabilities: Tensor, dim: int = -1) -> Tensor:
+    """``H(p)`` in nats, as ``entropy``, with a finite gradient where some ``p_i`` is 0.
+
+    ``-sum_i p_i log max(p_i, tiny)``: same value; where ``p_i`` underflows to 0 the gradient of
+    ``xlogy`` (``log p_i + 1 = -inf``) would meet a zero upstream share and give NaN, this one is
+    ``-log tiny`` (finite; the limit of ``p log p`` is 0). For losses; metrics use ``entropy``.
+    """
+    log = probabilities.clamp_min(torch.finfo(probabilities.dtype).tiny).log()
+    return -(probabilities * log).sum(dim)
+
+
 def generalized_jensen_shannon(log_probabilities: Tensor) -> Tensor:
     """Generalized Jensen-Shannon divergence of k categorical distributions, uniform weights.
 
@@ -135,3 +157,19 @@ def generalized_jensen_shannon(log_probabilities: Tensor) -> Tensor:
     log_mixture = torch.logsumexp(log_probabilities, dim=0) - math.log(num_distributions)  # (n,)
     kl = (log_probabilities.exp() * (log_probabilities - log_mixture)).sum(-1)  # (k,)
     return kl.mean()
+
+
+def displacement_projection(z: Tensor, z_q: Tensor, eps: float = 1e-8) -> Tensor:
+    """Value ``z_q``; gradient to ``z`` projected on the unit displacement ``u = (q - z)/|q - z|``.
+
+    ``dL/dz := (dL/dz_q . u) u`` and no gradient to ``z_q``. This is the estimator that the
+    linear VQ-VAE study reproduced by ``vqlab.models.LinearVQ`` calls "rotation"; it is not the
+    rotation trick of Fifty et al. 2024 (``rotation_trick``), which rotates the whole gradient.
+    Where ``z = q`` (``|q - z| < eps``) the gradient is 0.
+
+    z, z_q: (..., d) -> (..., d).
+    """
+    direction = F.normalize((z_q - z).detach(), dim=-1, eps=eps)
+    along = (z * direction).sum(-1, keepdim=True)
+    # value: z_q exactly (the added term is 0); gradient: direction (direction . upstream)
+    return z_q.detach() + direction * (along - along.detach())

@@ -25,7 +25,11 @@ class CompositeQuantizer(nn.Module):
     ``codebook_size`` is the total number of codes, ``codebook_sizes`` the size of each child's
     codebook (the model logs usage per child from them). Subclasses define ``forward``,
     ``encode`` and ``decode`` with the ``VectorQuantizer`` contract on (..., dim) inputs.
+    ``part_name`` names the children in metrics (``group`` -> ``codebook/group_0/usage``, see
+    ``vqlab.quantizers.naming``); ``None`` for a wrapper of one child, which keeps its name.
     """
+
+    part_name: str | None = None
 
     def __init__(self, dim: int, quantizers: Sequence[VectorQuantizer]) -> None:
         super().__init__()
@@ -41,6 +45,12 @@ class CompositeQuantizer(nn.Module):
     def codebook_size(self) -> int:
         return sum(self.codebook_sizes)
 
+    @property
+    def gradient_estimator(self) -> Callable[[Tensor, Tensor], Tensor]:
+        """The first child's estimator: how a parent (``residual``) passes gradients through this
+        quantizer's output, as the child passes them through its own."""
+        return self.quantizers[0].gradient_estimator
+
     def check_dim(self, z_e: Tensor) -> None:
         """``ValueError`` unless ``z_e``'s last axis has size ``dim``."""
         if z_e.shape[-1] != self.dim:
@@ -51,6 +61,16 @@ class CompositeQuantizer(nn.Module):
 
     def forward(self, z_e: Tensor) -> QuantizerOutput:
         raise NotImplementedError
+
+    @staticmethod
+    def child_terms(outputs: Sequence[QuantizerOutput], child: str) -> dict[str, Tensor]:
+        """The children's named terms as ``<child>_<i>/<name>`` (``stage_0/entropy_loss``), so
+        each is logged as ``codebook/<child>_<i>/<name>``, the per-codebook metric scheme."""
+        return {
+            f"{child}_{index}/{name}": value
+            for index, out in enumerate(outputs)
+            for name, value in out.terms.items()
+        }
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
