@@ -29,9 +29,13 @@ def compose_train_config(overrides: Sequence[str], run_dir: Path) -> DictConfig:
         )
 
 
-def run_cli(args: Sequence[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m vqlab.train ARGS`` in ``cwd`` (the repo on PYTHONPATH), output captured."""
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "WANDB_MODE": "offline"}
+def run_cli(
+    args: Sequence[str], cwd: Path, timeout: float = 300, pythonpath_tests: bool = False
+) -> subprocess.CompletedProcess:
+    """``python -m vqlab.train ARGS`` in ``cwd`` (the repo on PYTHONPATH, and tests/ with
+    ``pythonpath_tests``: the probes of ``train_probes``), output captured."""
+    path = [str(REPO_ROOT), *([str(REPO_ROOT / "tests")] if pythonpath_tests else [])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), "WANDB_MODE": "offline"}
     env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run(
         [sys.executable, "-m", "vqlab.train", *args],
