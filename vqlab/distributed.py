@@ -51,3 +51,12 @@ def min_over_ranks(value: int, device: torch.device) -> int:
     tensor = torch.tensor(value, device=device)
     dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
     return int(tensor)
+
+
+def all_gather_objects(value: object) -> list[object]:
+    """Every rank's ``value`` (any picklable object), in rank order; ``[value]`` on one process."""
+    if not is_distributed():
+        return [value]
+    values: list[object] = [None] * dist.get_world_size()
+    dist.all_gather_object(values, value)
+    return values
