@@ -116,7 +116,7 @@ def cli() -> None:
             check_group_options(arguments, CONFIG_DIR)
             cfg = preflight(arguments, CONFIG_DIR)
             arguments += resume_overrides(cfg) if cfg is not None else []
-            check_fresh_output_dir(arguments)
+            arguments = check_fresh_output_dir(arguments, CONFIG_DIR)
         sys.argv[1:] = arguments
     main()
 
