@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +19,23 @@ from vqlab.models.random_state import collect_rng_state
 class SignalAt(L.Callback):
     """Send ``signum`` at the start of the batch after optimizer step ``step``, on rank 0 only:
     to the whole process group (``group=true``: what SLURM and ``kill -TERM -<pgid>`` do) or to
-    this process alone."""
+    this process alone. ``stamp``: a file that receives the time it was sent."""
 
-    def __init__(self, step: int, signum: int = int(signal.SIGTERM), group: bool = True) -> None:
-        self.step, self.signum, self.group = step, signum, group
+    def __init__(
+        self,
+        step: int,
+        signum: int = int(signal.SIGTERM),
+        group: bool = True,
+        stamp: str | None = None,
+    ) -> None:
+        self.step, self.signum, self.group, self.stamp = step, signum, group, stamp
         self.sent = False
 
     def on_train_batch_start(self, trainer: L.Trainer, *args: Any) -> None:
         if trainer.global_rank == 0 and trainer.global_step == self.step and not self.sent:
             self.sent = True
+            if self.stamp is not None:
+                Path(self.stamp).write_text(f"{time.time()}\n")
             if self.group:
                 os.killpg(os.getpgid(0), self.signum)
             else:
@@ -34,10 +44,17 @@ class SignalAt(L.Callback):
 
 class DumpState(L.Callback):
     """At the end of training, every rank writes ``<dirpath>/rank<r>.pt``: parameters and
-    buffers, optimizer state, generator states and each callback's ``state_dict``."""
+    buffers, optimizer state, generator states and each callback's ``state_dict``. A rank that
+    stops on an exception prints ``rank <r> stopped: <exit status>``."""
 
     def __init__(self, dirpath: str) -> None:
         self.dirpath = Path(dirpath)
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        code = getattr(exception, "code", None)
+        print(f"rank {trainer.global_rank} stopped: {code}", file=sys.stderr, flush=True)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.dirpath.mkdir(parents=True, exist_ok=True)
