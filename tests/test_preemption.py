@@ -49,7 +49,7 @@ CASES = {
     "sigterm_before_val_check_interval": (["trainer.val_check_interval=4"], SIGTERM, 3, 4),
     "sigterm_in_accumulation_window": (["trainer.accumulate_grad_batches=2"], SIGTERM, 1, 2),
     "cae_sigterm_before_epoch_end_validation": (
-        ["model=cae", "callbacks=cae", "data=digits", "data.batch_size=16"],
+        ["model=cae", "callbacks=cae"],
         SIGTERM,
         5,
         6,

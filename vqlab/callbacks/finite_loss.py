@@ -63,7 +63,9 @@ class FiniteLossGuard(L.Callback):
         bad = [
             name
             for name, tensor in checkpoint.get("state_dict", {}).items()
-            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+            if isinstance(tensor, torch.Tensor)  # not a module's extra state
+            and tensor.is_floating_point()
+            and not bool(torch.isfinite(tensor).all())
         ]
         if bad:
             raise NonFiniteLossError(

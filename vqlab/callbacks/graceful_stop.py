@@ -77,34 +77,38 @@ class GracefulStop(L.Callback):
     rank (a subclass saves there), rank 0 prints the checkpoint and the resume command, and every
     rank raises ``TrainingStopped`` (exit status 143 for SIGTERM, 130 for Ctrl-C).
 
-    A second Ctrl-C stops at once without saving (``KeyboardInterrupt``). A signal during the
-    last steps, after the last boundary, still ends the run with its status, after training.
-    ``vqlab.train`` adds this callback when no callback of this kind is configured.
+    A second Ctrl-C stops at once without saving (``KeyboardInterrupt``). A signal after the last
+    step boundary still ends the run with its status, after training (the test stage is skipped).
+    ``vqlab.train`` adds this callback when no callback of this kind is configured, and puts it
+    after every other callback, so that the callbacks acting on a step (respawn, the NaN guard)
+    have acted when it saves; a Trainer built by hand should list it last too.
     """
 
     def __init__(self) -> None:
         self.received = 0  # the first stop signal's number; 0 while none arrived
         self.step_at_batch_start = -1
         self.after_validation = False  # this step's boundary is the end of its validation
+        self.announce = False  # whether this process prints that a signal arrived (rank 0)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGINT and self.received == signal.SIGINT:
             raise KeyboardInterrupt  # a second Ctrl-C: stop now, without saving
         self.received = self.received or signum
-        if int(os.environ.get("LOCAL_RANK", "0")) == 0:  # plain write: a handler must not log
+        if self.announce:  # a plain write: a signal handler must not log
             name = signal.Signals(signum).name
             os.write(2, f"\nvqlab: {name} received, stopping after this step\n".encode())
 
-    def _install(self) -> None:
+    def _install(self, trainer: L.Trainer) -> None:
+        self.announce = trainer.is_global_zero
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
                 signal.signal(signum, self._handle)
 
     def on_sanity_check_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._install()
+        self._install(trainer)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._install()
+        self._install(trainer)
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
@@ -127,9 +131,9 @@ class GracefulStop(L.Callback):
             self.step_boundary(trainer)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        signum = self.agreed_signal(trainer)
+        signum = self.agreed_signal(trainer)  # one that came after the last step boundary
         if signum:
-            self.stop(trainer, signum, None)
+            self.stop(trainer, signum, self.save_point(trainer, stopping=True))
 
     def agreed_signal(self, trainer: L.Trainer) -> int:
         """The largest signal number any rank received (0: none); the same on every rank."""

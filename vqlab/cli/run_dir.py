@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from vqlab.errors import ConfigError, RunDirectoryExistsError
 
 RESUMED = "resumed"
+RANK_VARIABLES = ("LOCAL_RANK", "RANK", "SLURM_PROCID")
 CLAIM = ".vqlab-run"  # created with O_EXCL: the run that created it owns the directory
 FRESH_HINT = (
     "choose a new directory (to resume, pass resume=true ckpt_path=<run>/checkpoints/last.ckpt: "
@@ -31,8 +32,9 @@ WANDB_RUN = re.compile(r"^(?:offline-)?run-\d{8}_\d{6}-(?P<id>[a-z0-9]+)$")
 
 
 def is_rank_zero() -> bool:
-    """Whether this is the launching process (DDP workers get ``LOCAL_RANK`` > 0)."""
-    return int(os.environ.get("LOCAL_RANK", "0")) == 0
+    """Whether this is the launching process: DDP workers get ``LOCAL_RANK`` > 0; the other
+    tasks of a job that ``srun`` / ``torchrun`` started, ``SLURM_PROCID`` / ``RANK`` > 0."""
+    return all(int(os.environ.get(name, "0")) == 0 for name in RANK_VARIABLES)
 
 
 def check_fresh_output_dir(arguments: list[str], config_dir: Path | None = None) -> list[str]:
