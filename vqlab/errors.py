@@ -80,6 +80,11 @@ class DatasetNotFoundError(VqlabError, FileNotFoundError):
     """
 
 
+class DataIntegrityError(VqlabError, ValueError):
+    """A dataset file is not what it should be: a checksum differs from the official one, or its
+    values do not fit the format it claims."""
+
+
 class RunDirectoryError(VqlabError, FileNotFoundError):
     """A path given as a run or multirun directory lacks what a training run writes there."""
 

@@ -9,9 +9,11 @@ Every ``every_n_epochs`` validation epochs, for every ``VectorQuantizer`` of the
   points: ``X - mean = U S V^T``, coordinates ``(X - mean) V[:, :2]``; Pearson 1901). Used codes are
   dots coloured by log count, dead codes crosses.
 
-Each goes to W&B / TensorBoard and to ``<run dir>/codebook_usage/epoch_XXX.png`` and
-``<run dir>/codebook_pca/epoch_XXX.png`` (``..._<i>`` suffixes for a model with several
-quantizers). Counts are summed across DDP ranks; only the global-zero rank draws and writes.
+Each goes to W&B / TensorBoard and to ``<run dir>/codebook_usage/epoch_XXX.png`` and ``<run
+dir>/codebook_pca/epoch_XXX.png``; with several codebooks as ``codebook/<name>/usage_histogram`` and
+``codebook_usage/<name>/epoch_XXX.png`` (names of ``vqlab.quantizers.naming``: ``top``, ``stage_1``,
+...), titled with the name. Counts are summed across DDP ranks; only the global-zero rank draws and
+writes.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from vqlab.callbacks.codebooks import codebook_metric_name, codebook_quantizers
 from vqlab.callbacks.image_logging import figure_to_image, log_image
 from vqlab.errors import check_positive
-from vqlab.quantizers import QuantizerOutput, VectorQuantizer
+from vqlab.quantizers import QuantizerOutput
 
 
 def principal_plane(points: Tensor) -> Tensor:
@@ -81,8 +84,8 @@ class CodebookFigures(L.Callback):
         self.every_n_epochs = int(every_n_epochs)
         self.max_points = int(max_points)
         self.handles: list[Any] = []
-        self.counts: dict[int, Tensor] = {}
-        self.encodings: dict[int, list[Tensor]] = {}
+        self.counts: dict[str, Tensor] = {}
+        self.encodings: dict[str, list[Tensor]] = {}
 
     def active(self, trainer: L.Trainer) -> bool:
         """Whether this validation epoch is one to draw (never the sanity check)."""
@@ -92,17 +95,16 @@ class CodebookFigures(L.Callback):
         self.counts, self.encodings = {}, {}
         if not self.active(trainer):
             return
-        quantizers = [m for m in pl_module.modules() if isinstance(m, VectorQuantizer)]
-        for number, quantizer in enumerate(quantizers):
-            self.handles.append(quantizer.register_forward_hook(self.recorder(number)))
+        for name, quantizer in codebook_quantizers(pl_module).items():
+            self.handles.append(quantizer.register_forward_hook(self.recorder(name)))
 
-    def recorder(self, number: int) -> Any:
+    def recorder(self, name: str) -> Any:
         """A forward hook adding the batch's counts and (a sample of) its inputs to the record."""
 
         def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: QuantizerOutput) -> None:
             counts = output.counts.detach().float()
-            self.counts[number] = self.counts.get(number, 0) + counts
-            kept = self.encodings.setdefault(number, [])
+            self.counts[name] = self.counts.get(name, 0) + counts
+            kept = self.encodings.setdefault(name, [])
             room = self.max_points - sum(len(batch) for batch in kept)
             if room > 0:
                 z_e = inputs[0].detach().reshape(-1, inputs[0].shape[-1])
@@ -114,22 +116,25 @@ class CodebookFigures(L.Callback):
         for handle in self.handles:
             handle.remove()
         self.handles = []
-        quantizers = [m for m in pl_module.modules() if isinstance(m, VectorQuantizer)]
+        quantizers = codebook_quantizers(pl_module)
+        names = list(quantizers)
         epoch = trainer.current_epoch
-        for number, counts in sorted(self.counts.items()):
+        for codebook, counts in self.counts.items():
             total = trainer.strategy.reduce(counts, reduce_op="sum").cpu()  # every rank takes part
             if not trainer.is_global_zero:
                 continue
-            suffix = f"_{number}" if len(quantizers) > 1 else ""
-            codebook = quantizers[number].codebook.detach().float().cpu()
-            encodings = torch.cat(self.encodings[number])
-            title = f"epoch {epoch}"
+            codes = quantizers[codebook].codebook.detach().float().cpu()
+            encodings = torch.cat(self.encodings[codebook])
+            label = codebook if len(names) > 1 else ""
+            title = f"{label} epoch {epoch}".strip()
             figures = {
                 "usage_histogram": usage_histogram_figure(total, title),
-                "pca": pca_figure(codebook, encodings, total, title),
+                "pca": pca_figure(codes, encodings, total, title),
             }
             folders = {"usage_histogram": "codebook_usage", "pca": "codebook_pca"}
             for name, figure in figures.items():
-                png_path = f"{folders[name]}{suffix}/epoch_{epoch:03d}.png"
-                log_image(trainer, f"codebook/{name}{suffix}", figure_to_image(figure), png_path)
+                folder = "/".join(filter(None, (folders[name], label)))
+                png_path = f"{folder}/epoch_{epoch:03d}.png"
+                metric = codebook_metric_name(codebook, names, name)
+                log_image(trainer, metric, figure_to_image(figure), png_path)
         self.counts, self.encodings = {}, {}
