@@ -16,6 +16,8 @@ import pytest
 import torch
 from test_exact_resume import assert_identical
 
+from vqlab.models.logged_module import TRAIN_WINDOW_KEY
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUN = [
     "trainer=ddp",
@@ -126,7 +128,7 @@ def test_sigterm_to_a_ddp_group_stops_both_ranks_and_resumes_bit_identically(tmp
     got = dumps(resumed)
     # the open usage window is saved summed over ranks and loaded by rank 0 alone: each rank's
     # part differs from the uninterrupted run's, the sum (what is reported) does not
-    windows = [key for key in expected[0]["state_dict"] if key.endswith("usage.histogram")]
+    windows = [key for key in expected[0]["state_dict"] if key.endswith(TRAIN_WINDOW_KEY)]
     assert windows
     for key in windows:
         assert_identical(
