@@ -6,6 +6,8 @@ no branch on the world size.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.distributed as dist
 from torch import Tensor
@@ -37,6 +39,15 @@ def all_gather_rows(tensor: Tensor) -> Tensor:
     return torch.cat(parts)
 
 
+def all_gather_objects(value: Any) -> list[Any]:
+    """Every rank's picklable ``value``, in rank order (``[value]`` without a process group)."""
+    if not is_distributed():
+        return [value]
+    values: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(values, value)
+    return values
+
+
 def broadcast_from_rank_zero(tensor: Tensor) -> Tensor:
     """Rank 0's ``tensor`` on every rank (in place, same shape and dtype everywhere), returned."""
     if is_distributed():
@@ -51,15 +62,6 @@ def min_over_ranks(value: int, device: torch.device) -> int:
     tensor = torch.tensor(value, device=device)
     dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
     return int(tensor)
-
-
-def all_gather_objects(value: object) -> list[object]:
-    """Every rank's ``value`` (any picklable object), in rank order; ``[value]`` on one process."""
-    if not is_distributed():
-        return [value]
-    values: list[object] = [None] * dist.get_world_size()
-    dist.all_gather_object(values, value)
-    return values
 
 
 def summed_over_ranks(tensor: Tensor) -> Tensor:

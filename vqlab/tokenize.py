@@ -36,7 +36,7 @@ from rich.progress import track
 
 from vqlab.cli.one_line import one_line_errors
 from vqlab.config.location import config_dir
-from vqlab.errors import ConfigValueError
+from vqlab.errors import ConfigError, ConfigValueError, UnknownConfigKeyError
 from vqlab.runs.loading import build_model, checkpoint_path, load_run_config, load_weights
 from vqlab.runs.trust import checked_node
 
@@ -50,7 +50,7 @@ def parse_arguments(arguments: list[str]) -> tuple[dict[str, str], list[str]]:
     for argument in arguments:
         key, separator, value = argument.partition("=")
         if not separator or (key not in OPTIONS and not key.startswith("data.")):
-            raise ValueError(
+            raise UnknownConfigKeyError(
                 f"unknown argument {argument!r}: pass key=value with key one of "
                 f"{', '.join(sorted(OPTIONS))} or data.<field>"
             )
@@ -59,7 +59,7 @@ def parse_arguments(arguments: list[str]) -> tuple[dict[str, str], list[str]]:
         else:
             options[key] = value
     if "run_dir" not in options:
-        raise ValueError("run_dir is required: run_dir=logs/train/runs/<time> (a training run)")
+        raise ConfigError("run_dir is required: run_dir=logs/train/runs/<time> (a training run)")
     if options.get("split", "test") not in SPLITS:
         raise ConfigValueError("split", f"one of {', '.join(SPLITS)}", options["split"])
     return options, data_overrides
