@@ -106,16 +106,18 @@ def test_a_kill_during_the_write_keeps_the_previous_checkpoint(
     target = shm_dir / "last.ckpt"
     writer = start_writer(tmp_path, target, "kill", 50 * 2**20)  # 200 MB: a write that lasts
     assert writer.stdout is not None
-    lines = iter(writer.stdout.readline, "")
-    assert any(line.strip() == "ready" for line in lines), "the writer never got ready"
-    before = {path.name: path.stat().st_size for path in shm_dir.iterdir()}
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # kill -9 the moment the write touches the directory
-        now = {path.name: path.stat().st_size for path in shm_dir.iterdir()}
-        if now != before:
-            break
-    writer.send_signal(signal.SIGKILL)
-    writer.wait()
+    try:
+        lines = iter(writer.stdout.readline, "")
+        assert any(line.strip() == "ready" for line in lines), "the writer never got ready"
+        before = {path.name: path.stat().st_size for path in shm_dir.iterdir()}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # kill -9 the moment the write touches the directory
+            now = {path.name: path.stat().st_size for path in shm_dir.iterdir()}
+            if now != before:
+                break
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
     assert now != before, "the write never started"
     assert_previous_checkpoint_intact(target)
     assert not any((tmp_path / "tmpdir").iterdir())
