@@ -29,9 +29,13 @@ def compose_train_config(overrides: Sequence[str], run_dir: Path) -> DictConfig:
         )
 
 
-def run_cli(args: Sequence[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m vqlab.train ARGS`` in ``cwd`` (the repo on PYTHONPATH), output captured."""
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "WANDB_MODE": "offline"}
+def run_cli(
+    args: Sequence[str], cwd: Path, timeout: float = 300, pythonpath_tests: bool = False
+) -> subprocess.CompletedProcess:
+    """``python -m vqlab.train ARGS`` in ``cwd`` (the repo on PYTHONPATH, and tests/ with
+    ``pythonpath_tests``: the probes of ``train_probes``), output captured."""
+    path = [str(REPO_ROOT), *([str(REPO_ROOT / "tests")] if pythonpath_tests else [])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), "WANDB_MODE": "offline"}
     env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run(
         [sys.executable, "-m", "vqlab.train", *args],
@@ -70,11 +74,15 @@ SLOW_FILES = (
     "test_ddp_resume.py",
     "test_learnable_vq_ddp.py",
     "test_vqvae2_ddp.py",
+    "test_entropy_scale_ddp.py",
+    # a checkpoint write killed in a subprocess
+    "test_atomic_checkpoints.py",
     # training runs and resumes
     "test_exact_resume.py",
     "test_step_checkpoint.py",
     "test_training.py",
     "test_vqvae2_training.py",
+    "test_finite_checkpoints.py",
 )
 SLOW_TESTS = (
     # a Trainer run of every model on both embedded datasets (up to ~10 s each)
@@ -82,6 +90,9 @@ SLOW_TESTS = (
     "test_lever_configs.py::test_grouped_run_logs_usage_per_codebook_and_growth_runs_in_lightning",
     "test_linear_vq_configs.py::test_linear_vq_experiments_run_a_fast_dev_run",
     "test_step_bookkeeping.py::test_every_model_logs_one_usage_window_per_window_of_optimizer_steps",
+    "test_step_bookkeeping.py::test_image_models_log_psnr_and_ssim_of_their_evaluation_reconstructions",
+    # k-means++ (sequential draws) as the reference of the batched seeding, 2 seeds
+    "test_kmeans_init.py::test_batched_seeding_is_within_2_percent_of_kmeans_plus_plus_after_lloyd",
     "test_learnable_vq_model.py::test_experiment_config_and_tabular_data_run_a_fast_dev_run",
     # training of a few dozen steps, resumes compared with the uninterrupted run
     "test_hcvq_model.py::test_resume_from_last_checkpoint_reproduces_uninterrupted_training",
