@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_cli, run_cli_in_process
+from conftest import run_cli
 from fake_datasets import write_mnist
+from in_process import run_cli_in_process
 from wandb_records import read_records
 
 FAST = [

@@ -10,8 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
+from in_process import run_cli_in_process
 
-from tests.conftest import compose_train_config, run_cli_in_process
+from tests.conftest import compose_train_config
 from vqlab.callbacks import SelectedPixelsGrid, StopOnConvergence
 from vqlab.config.resolvers import numel, register_resolvers
 from vqlab.models import ConcreteAutoencoder

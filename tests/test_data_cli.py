@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_cli_in_process
 from fake_datasets import (
     write_celeba,
     write_cifar10,
@@ -13,6 +12,7 @@ from fake_datasets import (
     write_image_folder,
     write_mnist,
 )
+from in_process import run_cli_in_process
 
 IMAGE_MODELS = "vqvae_ema,vqvae_ste,vqvae_mlp"
 

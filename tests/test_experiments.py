@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_entry_point
+from in_process import run_entry_point
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SKIPPED = 77  # experiments.optional.SKIPPED (not imported: plain `pytest` has no root on sys.path)
@@ -46,7 +46,7 @@ def test_discovery_finds_the_scripts_of_the_readme() -> None:
 
 def run_main(name: str, monkeypatch: pytest.MonkeyPatch) -> subprocess.CompletedProcess:
     """``experiments.<name>.main()`` as ``python -m experiments.<name> --quick`` would run it, in
-    this process (``conftest.run_entry_point``): exit status, stdout, stderr."""
+    this process (``in_process.run_entry_point``): exit status, stdout, stderr."""
     monkeypatch.syspath_prepend(str(REPO_ROOT))  # plain `pytest` has no root on sys.path
     # imported before the output is captured: import-time log handlers keep the session's streams
     module = importlib.import_module(f"experiments.{name}")

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import compose_train_config, run_cli_in_process
+from conftest import compose_train_config
 from hydra.utils import instantiate
+from in_process import run_cli_in_process
 
 from vqlab.cli.one_line import one_line_errors
 

@@ -13,9 +13,10 @@ import pytest
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from in_process import run_cli_in_process
 from sklearn.metrics import adjusted_rand_score
 
-from tests.conftest import compose_train_config, run_cli_in_process
+from tests.conftest import compose_train_config
 from vqlab.callbacks import ClusteringInit
 from vqlab.cli.one_line import describe
 from vqlab.data import GroupedFeaturesDataModule

@@ -6,9 +6,10 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import compose_train_config, run_cli_in_process
+from conftest import compose_train_config
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from in_process import run_cli_in_process
 
 from vqlab.cli.one_line import describe
 from vqlab.train import train

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, run_cli_in_process
+from conftest import REPO_ROOT
 from hydra.utils import instantiate
+from in_process import run_cli_in_process
 from omegaconf import OmegaConf
 from PIL import Image
 from wandb_records import read_records

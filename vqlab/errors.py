@@ -80,6 +80,11 @@ class DatasetNotFoundError(VqlabError, FileNotFoundError):
     """
 
 
+class DataIntegrityError(VqlabError, ValueError):
+    """A dataset file is not what it should be: a checksum differs from the official one, or its
+    values do not fit the format it claims."""
+
+
 class RunDirectoryError(VqlabError, FileNotFoundError):
     """A path given as a run or multirun directory lacks what a training run writes there."""
 
@@ -95,3 +100,8 @@ class MetricNotFoundError(VqlabError, ValueError):
 class ConfigCombinationError(ConfigError):
     """Two parts of a config that each make sense do not go together (e.g. a codebook callback
     on a model without a codebook); the message names both and the fix."""
+
+
+class UntrustedRunError(VqlabError, ValueError):
+    """A run directory's config or checkpoint would run code that vqlab does not vouch for; the
+    message says how to open it anyway (``trust=True``) when its author is trusted."""

@@ -14,6 +14,10 @@ Writes ``<output>/<split>.npy``, the code indices of the whole split (n, *grid) 
 loader's order (sequential for val and test; the training loader's seeded epoch-0 shuffle for
 train), and ``<output>/<split>.json`` with ``codebook_size``, ``grid_shape``, ``num_items``,
 ``dtype``, ``split``, ``checkpoint`` and ``run_dir``. Batched, no gradient, with a progress bar.
+
+A run directory runs no code of its author's: its model and data configs may name only the classes
+vqlab builds, and its checkpoint is loaded with ``weights_only=True`` (``vqlab.runs.trust``);
+``--trust`` lifts both limits for a run you trust.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ from rich.progress import track
 
 from vqlab.cli.one_line import one_line_errors
 from vqlab.config.location import config_dir
-from vqlab.errors import ConfigValueError
-from vqlab.runs.loading import checkpoint_path, load_run_config, load_weights
+from vqlab.errors import ConfigError, ConfigValueError, UnknownConfigKeyError
+from vqlab.runs.loading import build_model, checkpoint_path, load_run_config, load_weights
+from vqlab.runs.trust import checked_node
 
 OPTIONS = {"run_dir", "split", "checkpoint", "device", "batch_size", "output", "data"}
 SPLITS = ("train", "val", "test")
@@ -45,7 +50,7 @@ def parse_arguments(arguments: list[str]) -> tuple[dict[str, str], list[str]]:
     for argument in arguments:
         key, separator, value = argument.partition("=")
         if not separator or (key not in OPTIONS and not key.startswith("data.")):
-            raise ValueError(
+            raise UnknownConfigKeyError(
                 f"unknown argument {argument!r}: pass key=value with key one of "
                 f"{', '.join(sorted(OPTIONS))} or data.<field>"
             )
@@ -54,7 +59,7 @@ def parse_arguments(arguments: list[str]) -> tuple[dict[str, str], list[str]]:
         else:
             options[key] = value
     if "run_dir" not in options:
-        raise ValueError("run_dir is required: run_dir=logs/train/runs/<time> (a training run)")
+        raise ConfigError("run_dir is required: run_dir=logs/train/runs/<time> (a training run)")
     if options.get("split", "test") not in SPLITS:
         raise ConfigValueError("split", f"one of {', '.join(SPLITS)}", options["split"])
     return options, data_overrides
@@ -83,18 +88,19 @@ def split_batches(datamodule: Any, split: str, device: torch.device) -> Any:
 @torch.no_grad()
 def tokenize(arguments: list[str]) -> Path:
     """Run the tokenizer (see the module docstring); returns the ``.npy`` path."""
-    options, data_overrides = parse_arguments(arguments)
+    trust = "--trust" in arguments
+    options, data_overrides = parse_arguments([a for a in arguments if a != "--trust"])
     run_dir = Path(options["run_dir"])
     config = data_config(load_run_config(run_dir), options.get("data"), data_overrides)
     if "batch_size" in options:
         config.data.batch_size = int(options["batch_size"])
     device = torch.device(options.get("device", "cpu"))
     checkpoint = checkpoint_path(run_dir, options.get("checkpoint", "best"))
-    model = instantiate(config.model)
-    load_weights(model, checkpoint)
+    model = build_model(config, trust)
+    load_weights(model, checkpoint, trust)
     model = model.to(device).eval()
     split = options.get("split", "test")
-    datamodule = instantiate(config.data)
+    datamodule = instantiate(checked_node(config.data, "the data config", trust))
     batches = split_batches(datamodule, split, device)
     indices = [model.encode(x).cpu() for x in track(batches, description=f"tokenizing {split}")]
     tokens = torch.cat(indices).numpy().astype(np.int32)  # (n, *grid)
@@ -115,7 +121,7 @@ def tokenize(arguments: list[str]) -> Path:
 
 
 def main() -> None:
-    """``python -m vqlab.tokenize run_dir=... [split=test] [data=...] [device=cpu]``."""
+    """``python -m vqlab.tokenize run_dir=... [split=test] [data=...] [device=cpu] [--trust]``."""
     with one_line_errors():
         path = tokenize(sys.argv[1:])
     print(f"wrote {path} and {path.with_suffix('.json')}")

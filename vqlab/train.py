@@ -21,6 +21,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
+from vqlab.callbacks.graceful_stop import GracefulStop
 from vqlab.cli.console import console_callbacks, log_run_header, quiet_console
 from vqlab.cli.one_line import check_group_options, one_line_errors
 from vqlab.cli.preflight import preflight
@@ -52,6 +53,11 @@ def build(cfg: DictConfig) -> Run:
     # a node set to null (`callbacks.respawn=null`, or by a config) switches that callback off
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
     callbacks += console_callbacks(cfg.trainer, callbacks)
+    if not any(isinstance(callback, GracefulStop) for callback in callbacks):
+        callbacks.append(GracefulStop())  # SIGTERM / Ctrl-C stop at a step boundary, exit 143 / 130
+    # step boundaries after every other callback's hooks (respawn, NaN guard) of the same batch;
+    # Lightning then moves its own checkpoint callbacks after these
+    callbacks.sort(key=lambda callback: isinstance(callback, GracefulStop))
     loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     return Run(datamodule, model, callbacks, loggers, trainer)
@@ -110,7 +116,7 @@ def cli() -> None:
             check_group_options(arguments, CONFIG_DIR)
             cfg = preflight(arguments, CONFIG_DIR)
             arguments += resume_overrides(cfg) if cfg is not None else []
-            check_fresh_output_dir(arguments)
+            arguments = check_fresh_output_dir(arguments, CONFIG_DIR)
         sys.argv[1:] = arguments
     main()
 

@@ -18,7 +18,7 @@ from hydra import compose, initialize_config_dir
 from hydra._internal.utils import get_args_parser
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import IntervalSweep, Override
-from hydra.errors import HydraException
+from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
 from vqlab.cli.overrides import check_keys, check_types, key_paths, node_at
@@ -65,13 +65,30 @@ def compose_probe(config_dir: Path, config_name: str, overrides: list[Override])
         raise ConfigError(" ".join(str(error).split())) from error
 
 
+def parse_overrides(lines: list[str]) -> list[Override]:
+    """Hydra's parse of the overrides; a line it cannot parse is one ``ConfigError`` naming it
+    and the usual fix (a value holding ``=``, like Lightning's ``step=6.ckpt``, needs quotes)."""
+    parser = OverridesParser.create()
+    for line in lines:
+        try:
+            parser.parse_overrides([line])
+        except OverrideParseException as error:
+            key, _, value = line.partition("=")
+            cause = str(error).splitlines()[0]
+            raise ConfigError(
+                f"cannot read the override {line!r} ({cause}): quote a value holding '=', ',' "
+                f"or brackets, e.g. \"{key}='{value}'\""
+            ) from None
+    return parser.parse_overrides(lines)
+
+
 def preflight(arguments: list[str], config_dir: Path) -> DictConfig | None:
     """The composed config after every check; None for ``--help``-like calls (nothing to check)."""
     args = get_args_parser().parse_args(arguments)
     if args.help or args.hydra_help or args.info or args.shell_completion:
         return None
     config_name = args.config_name or "train"
-    overrides = OverridesParser.create().parse_overrides(args.overrides)
+    overrides = parse_overrides(args.overrides)
     overrides = [override for override in overrides if not is_hydra(override)]
     groups = config_groups(config_dir)
     choices = [override for override in overrides if override.key_or_group in groups]

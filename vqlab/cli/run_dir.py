@@ -14,42 +14,78 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from omegaconf import DictConfig
+from hydra import compose, initialize_config_dir
+from hydra._internal.utils import get_args_parser
+from omegaconf import DictConfig, OmegaConf
 
 from vqlab.errors import ConfigError, RunDirectoryExistsError
 
 RESUMED = "resumed"
+RANK_VARIABLES = ("LOCAL_RANK", "RANK", "SLURM_PROCID")
+CLAIM = ".vqlab-run"  # created with O_EXCL: the run that created it owns the directory
+FRESH_HINT = (
+    "choose a new directory (to resume, pass resume=true ckpt_path=<run>/checkpoints/last.ckpt: "
+    "it writes into a new subfolder of that run)"
+)
 # W&B run folders: offline-run-<date>_<time>-<id> or run-<date>_<time>-<id>
 WANDB_RUN = re.compile(r"^(?:offline-)?run-\d{8}_\d{6}-(?P<id>[a-z0-9]+)$")
 
 
 def is_rank_zero() -> bool:
-    """Whether this is the launching process (DDP workers get ``LOCAL_RANK`` > 0)."""
-    return int(os.environ.get("LOCAL_RANK", "0")) == 0
+    """Whether this is the launching process: DDP workers get ``LOCAL_RANK`` > 0; the other
+    tasks of a job that ``srun`` / ``torchrun`` started, ``SLURM_PROCID`` / ``RANK`` > 0."""
+    return all(int(os.environ.get(name, "0")) == 0 for name in RANK_VARIABLES)
 
 
-def check_fresh_output_dir(arguments: list[str]) -> None:
-    """A new run never writes into an existing run or sweep directory.
+def check_fresh_output_dir(arguments: list[str], config_dir: Path | None = None) -> list[str]:
+    """A new run never writes into an existing run or sweep directory; returns ``arguments``
+    with a single run's directory pinned (``hydra.run.dir=<resolved path>``).
 
-    Default directories are unique (time to the microsecond); this refuses an explicit
-    ``hydra.run.dir`` / ``hydra.sweep.dir`` that is not empty, before Hydra writes its config
-    there. DDP workers (``LOCAL_RANK`` > 0), which Lightning starts in the same directory, skip it.
+    A single run's directory is resolved here (``${now:...}`` included, so two runs started in
+    the same second of a seconds-resolution pattern get the same path) and claimed atomically
+    (``claim_run_dir``) before Hydra writes anything into it: of two runs given the same
+    directory, the second is refused, however close together they start. A sweep directory
+    given explicitly must be empty (checked, not claimed: its jobs share it). DDP workers
+    (``LOCAL_RANK`` > 0), which Lightning starts in the same directory, skip this.
     """
     if not is_rank_zero():
-        return
+        return arguments
     for argument in arguments:
         key, _, value = argument.partition("=")
         directory = Path(value)
-        if (
-            key in ("hydra.run.dir", "hydra.sweep.dir")
-            and directory.is_dir()
-            and any(directory.iterdir())
-        ):
-            raise RunDirectoryExistsError(
-                f"{key}={value} already holds a run: choose a new directory (to resume, pass "
-                "resume=true ckpt_path=<run>/checkpoints/last.ckpt: it writes into a new "
-                "subfolder of that run)"
-            )
+        if key == "hydra.sweep.dir" and directory.is_dir() and any(directory.iterdir()):
+            raise RunDirectoryExistsError(f"{key}={value} already holds a run: {FRESH_HINT}")
+    args = get_args_parser().parse_args(arguments)
+    if config_dir is None or args.multirun or args.cfg or args.help or args.hydra_help:
+        return arguments  # a sweep, or nothing runs (Hydra prints the config or the help)
+    directory = resolved_run_dir(args.overrides, args.config_name or "train", config_dir)
+    claim_run_dir(directory)
+    kept = [argument for argument in arguments if not argument.startswith("hydra.run.dir=")]
+    return [*kept, f"hydra.run.dir={directory}"]
+
+
+def resolved_run_dir(overrides: list[str], config_name: str, config_dir: Path) -> Path:
+    """The directory Hydra would give this single run (``hydra.run.dir``, resolved now)."""
+    with initialize_config_dir(str(config_dir), version_base="1.3", job_name="train"):
+        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
+    return Path(str(OmegaConf.select(cfg, "hydra.run.dir")))
+
+
+def claim_run_dir(directory: Path) -> None:
+    """Make ``directory`` this run's: create it and, atomically (``O_EXCL``), its claim file
+    ``.vqlab-run``; refuse a directory already claimed or holding anything else."""
+    directory.mkdir(parents=True, exist_ok=True)
+    claim = directory / CLAIM
+    taken = RunDirectoryExistsError(f"hydra.run.dir={directory} already holds a run: {FRESH_HINT}")
+    try:
+        descriptor = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        raise taken from None
+    os.write(descriptor, f"{os.getpid()}\n".encode())
+    os.close(descriptor)
+    if any(path.name != CLAIM for path in directory.iterdir()):
+        claim.unlink()
+        raise taken
 
 
 def run_root(checkpoint: Path) -> Path:

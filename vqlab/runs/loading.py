@@ -4,7 +4,8 @@ A run directory (``logs/train/runs/<time>/`` or one job of a multirun) holds the
 config (``.hydra/config.yaml``) and the checkpoints (``checkpoints/last.ckpt``, ``best_*.ckpt``).
 The model is instantiated from the config's ``model`` node, exactly as training built it, and the
 checkpoint's weights are loaded into it strictly: a checkpoint that does not fit the config is an
-error naming both, not a half-loaded model.
+error naming both, not a half-loaded model. Opening a run runs no code from it unless
+``trust=True`` (``vqlab.runs.trust``: an allow-list of ``_target_``s, ``weights_only=True``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from vqlab.config.resolvers import register_resolvers
 from vqlab.errors import CheckpointMismatchError, RunDirectoryError
+from vqlab.runs.trust import checked_node, load_checkpoint
 
 CHECKPOINTS = ("best", "last")
 
@@ -51,14 +53,16 @@ def checkpoint_path(run_dir: str | Path, checkpoint: str | Path = "best") -> Pat
     return candidates[0]
 
 
-def build_model(config: DictConfig) -> L.LightningModule:
-    """Instantiate the config's ``model`` node (``${input_shape}`` etc. resolved in ``config``)."""
-    return instantiate(config.model)
+def build_model(config: DictConfig, trust: bool = False) -> L.LightningModule:
+    """Instantiate the config's ``model`` node (``${input_shape}`` etc. resolved in ``config``);
+    its ``_target_``s must be on the allow-list unless ``trust``."""
+    return instantiate(checked_node(config.model, "the run's model config", trust))
 
 
-def load_weights(model: L.LightningModule, path: Path) -> None:
-    """Load the checkpoint's ``state_dict`` into ``model``, strictly, on the model's device."""
-    state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+def load_weights(model: L.LightningModule, path: Path, trust: bool = False) -> None:
+    """Load the checkpoint's ``state_dict`` into ``model``, strictly, on the model's device
+    (tensors and plain values only unless ``trust``)."""
+    state = load_checkpoint(path, trust)["state_dict"]
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
@@ -73,11 +77,14 @@ def load_run(
     run_dir: str | Path,
     checkpoint: str | Path = "best",
     device: str | torch.device = "cpu",
+    trust: bool = False,
 ) -> L.LightningModule:
     """The trained model of ``run_dir``, in eval mode on ``device``.
 
     ``checkpoint`` is ``"best"`` (lowest monitored metric), ``"last"`` or a path to a ``.ckpt``.
+    ``trust=True``: the run's author is trusted, so its config may name any class and its
+    checkpoint hold any pickled object (both run code); by default neither is allowed.
     """
-    model = build_model(load_run_config(run_dir))
-    load_weights(model, checkpoint_path(run_dir, checkpoint))
+    model = build_model(load_run_config(run_dir), trust)
+    load_weights(model, checkpoint_path(run_dir, checkpoint), trust)
     return model.to(device).eval()
