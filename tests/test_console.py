@@ -57,7 +57,7 @@ def test_a_normal_run_prints_only_overrides_directory_progress_and_table(normal_
     assert "Tip" not in log
 
 
-def test_resume_true_continues_the_run_and_its_wandb_run_in_a_subfolder(
+def test_resume_true_continues_the_run_and_its_wandb_run_in_its_own_directory(
     normal_run, tmp_path: Path
 ) -> None:
     run_dir, _ = normal_run
@@ -70,11 +70,10 @@ def test_resume_true_continues_the_run_and_its_wandb_run_in_a_subfolder(
         cwd=tmp_path,
     )
     assert second.returncode == 0, second.stderr[-2000:]
-    (resumed,) = (run_dir / "resumed").iterdir()
-    checkpoint = torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=False)
+    checkpoint = torch.load(last, weights_only=False)
     assert checkpoint["global_step"] == 6  # 3 steps before, 3 after
-    (continued,) = resumed.glob("wandb/offline-run-*")
-    assert continued.name.endswith(f"-{run_id}")  # the same W&B run: one curve
+    continued = set(run_dir.glob("wandb/offline-run-*")) - {wandb_run}
+    assert [path.name.endswith(f"-{run_id}") for path in continued] == [True]  # one curve
     assert not (tmp_path / "logs").exists()  # nothing in the directory it was started from
 
 

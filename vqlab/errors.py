@@ -88,6 +88,10 @@ class CheckpointMismatchError(VqlabError, ValueError):
     """A checkpoint's weights do not fit the model that its run's config builds."""
 
 
+class CheckpointFileError(VqlabError, ValueError):
+    """A checkpoint path that is missing, truncated or not a Lightning checkpoint."""
+
+
 class MetricNotFoundError(VqlabError, ValueError):
     """``optimized_metric`` names a metric that the run never logged."""
 

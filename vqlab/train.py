@@ -21,10 +21,17 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
+from vqlab.cli.checkpoint import check_checkpoint
 from vqlab.cli.console import console_callbacks, log_run_header, quiet_console
 from vqlab.cli.one_line import check_group_options, one_line_errors
 from vqlab.cli.preflight import preflight
-from vqlab.cli.run_dir import check_fresh_output_dir, discard, is_rank_zero, resume_overrides
+from vqlab.cli.run_dir import (
+    check_fresh_output_dir,
+    discard,
+    inherit_overrides,
+    is_rank_zero,
+    resume_overrides,
+)
 from vqlab.cli.sweep_metric import optimized_value
 from vqlab.config.location import config_dir
 from vqlab.config.resolvers import register_resolvers
@@ -74,7 +81,8 @@ def fit_and_test(cfg: DictConfig, run: Run) -> dict[str, Any]:
 
 
 def train(cfg: DictConfig, output_dir: Path | None = None) -> dict[str, Any]:
-    """Build, fit and test; a run that fails before its first training step leaves no directory."""
+    """Build, fit and test; a run that fails before its first training step leaves no directory
+    (``output_dir``; None: keep it)."""
     run = None
     try:
         run = build(cfg)
@@ -98,7 +106,8 @@ def main(cfg: DictConfig) -> float | None:
     if is_rank_zero():  # DDP workers share the console
         log_run_header(cfg, list(hydra_config.overrides.task), output_dir)
     with one_line_errors():
-        metrics = train(cfg, output_dir)
+        # a resumed run's directory is the run itself: never discarded
+        metrics = train(cfg, None if cfg.get("resume") else output_dir)
         return optimized_value(metrics, cfg.get("optimized_metric"))
 
 
@@ -107,10 +116,13 @@ def cli() -> None:
     arguments = sys.argv[1:]
     if is_rank_zero():  # DDP workers rerun this command line, already checked and completed
         with one_line_errors():
+            arguments = inherit_overrides(arguments)  # ckpt_path=<run>/...: that run's config
             check_group_options(arguments, CONFIG_DIR)
             cfg = preflight(arguments, CONFIG_DIR)
-            arguments += resume_overrides(cfg) if cfg is not None else []
             check_fresh_output_dir(arguments)
+            if cfg is not None:
+                check_checkpoint(cfg)
+                arguments += resume_overrides(cfg)
         sys.argv[1:] = arguments
     main()
 

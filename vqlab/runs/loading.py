@@ -10,6 +10,7 @@ error naming both, not a half-loaded model.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -17,7 +18,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from vqlab.config.resolvers import register_resolvers
-from vqlab.errors import CheckpointMismatchError, RunDirectoryError
+from vqlab.errors import CheckpointFileError, CheckpointMismatchError, RunDirectoryError
 
 CHECKPOINTS = ("best", "last")
 
@@ -56,17 +57,45 @@ def build_model(config: DictConfig) -> L.LightningModule:
     return instantiate(config.model)
 
 
-def load_weights(model: L.LightningModule, path: Path) -> None:
-    """Load the checkpoint's ``state_dict`` into ``model``, strictly, on the model's device."""
-    state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint at ``path`` (on the CPU); a missing, truncated or foreign file is one line."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointFileError(f"checkpoint {path} does not exist: pass an existing .ckpt file")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # torch raises several types for a damaged or foreign file
+        raise CheckpointFileError(
+            f"checkpoint {path} cannot be read ({type(error).__name__}: "
+            f"{' '.join(str(error).split())[:120]}): it is truncated or not a checkpoint; pass a "
+            ".ckpt file a training run wrote (<run>/checkpoints/last.ckpt)"
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointFileError(
+            f"{path} is not a Lightning checkpoint (no state_dict): pass a .ckpt file a training "
+            "run wrote (<run>/checkpoints/last.ckpt)"
+        )
+    return checkpoint
+
+
+def mismatch(model: L.LightningModule, state: dict[str, Any]) -> str | None:
+    """Why ``state`` does not load strictly into ``model`` (its first reason), or None."""
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        first = next((line.strip() for line in str(error).splitlines()[1:] if line.strip()), "")
+        lines = str(error).splitlines()[1:]
+        return next((line.strip() for line in lines if line.strip()), str(error))
+    return None
+
+
+def load_weights(model: L.LightningModule, path: Path) -> None:
+    """Load the checkpoint's ``state_dict`` into ``model``, strictly, on the model's device."""
+    reason = mismatch(model, read_checkpoint(path)["state_dict"])
+    if reason is not None:
         raise CheckpointMismatchError(
-            f"checkpoint {path} does not match the model of its run's config ({first}): load it "
+            f"checkpoint {path} does not match the model of its run's config ({reason}): load it "
             "with the config it was trained with"
-        ) from None
+        )
 
 
 def load_run(
