@@ -1,7 +1,8 @@
 """Train and test a model from Hydra configs: ``python -m vqlab.train [overrides]``.
 
 ``python -m vqlab.train --help`` shows the usage, examples and config groups; ``-m`` sweeps (one
-directory and one W&B run per job). Returns ``optimized_metric`` so that sweepers can optimise it.
+directory and one W&B run per job). Returns ``optimized_metric`` so that sweepers can optimise it;
+a diverged sweep job is marked failed and the sweep goes on (``vqlab.cli.sweep_metric``).
 Before Hydra creates a run directory, the overrides and the composed config are checked
 (``vqlab.cli.preflight``): bad input ends with one line ``vqlab: error: ...`` and exit status 1.
 """
@@ -17,6 +18,7 @@ import hydra
 import lightning as L
 import wandb
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
@@ -32,9 +34,10 @@ from vqlab.cli.run_dir import (
     is_rank_zero,
     resume_overrides,
 )
-from vqlab.cli.sweep_metric import optimized_value
+from vqlab.cli.sweep_metric import failed_job, optimized_value
 from vqlab.config.location import config_dir
 from vqlab.config.resolvers import register_resolvers
+from vqlab.errors import NonFiniteLossError
 
 register_resolvers()
 CONFIG_DIR = config_dir()
@@ -105,10 +108,16 @@ def main(cfg: DictConfig) -> float | None:
     output_dir = Path(hydra_config.runtime.output_dir)
     if is_rank_zero():  # DDP workers share the console
         log_run_header(cfg, list(hydra_config.overrides.task), output_dir)
+    sweeping = hydra_config.mode == RunMode.MULTIRUN
     with one_line_errors():
-        # a resumed run's directory is the run itself: never discarded
-        metrics = train(cfg, None if cfg.get("resume") else output_dir)
-        return optimized_value(metrics, cfg.get("optimized_metric"))
+        try:
+            # kept: a resumed run's directory (the run itself), a sweep job's (the report reads it)
+            metrics = train(cfg, None if cfg.get("resume") or sweeping else output_dir)
+        except NonFiniteLossError as error:
+            if not sweeping:
+                raise
+            return failed_job(error, output_dir)  # NaN: a failed trial; the sweep goes on
+        return optimized_value(metrics, cfg.get("optimized_metric"), sweeping)
 
 
 def cli() -> None:
