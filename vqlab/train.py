@@ -24,7 +24,7 @@ from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
 from vqlab.cli.checkpoint import check_checkpoint
-from vqlab.cli.console import console_callbacks, log_run_header, quiet_console
+from vqlab.cli.console import console_callbacks, final_table, log_run_header, quiet_console
 from vqlab.cli.one_line import check_group_options, one_line_errors
 from vqlab.cli.preflight import preflight
 from vqlab.cli.run_dir import (
@@ -78,8 +78,14 @@ def fit_and_test(cfg: DictConfig, run: Run) -> dict[str, Any]:
     if cfg.test:
         checkpoint = trainer.checkpoint_callback
         best = checkpoint.best_model_path if checkpoint else ""
-        trainer.test(run.model, datamodule=run.datamodule, ckpt_path=best or None)
+        # verbose=False: Lightning's table prints 17 digits to the console only; ours rounds and
+        # goes to train.log as well
+        results = trainer.test(
+            run.model, datamodule=run.datamodule, ckpt_path=best or None, verbose=False
+        )
         metrics.update(trainer.callback_metrics)
+        if results and trainer.is_global_zero:
+            final_table(results[0])
     return metrics
 
 
