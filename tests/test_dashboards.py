@@ -148,7 +148,8 @@ def test_two_process_ddp_run_logs_images_and_wandb_from_rank_zero_only(tmp_path:
     assert len(list(media.glob("val/reconstructions_*.png"))) == 1
     assert len(list(media.glob("codebook/usage_histogram_*.png"))) == 1
     assert read_records(wandb_file)
-    pixels = np.asarray(Image.open(run_dir / "codebook_usage" / "epoch_000.png"))
+    (usage,) = run_dir.glob("codebook_usage/epoch_000_step_*.png")
+    pixels = np.asarray(Image.open(usage))
     assert pixels.max() == 255
 
 

@@ -1,17 +1,22 @@
-"""What a user reads: the progress bar at 80 columns, the rounded final table in train.log too, and
-no library warning on the console."""
+"""What a user reads: the progress bar at 80 columns, the rounded final table in train.log too, no
+library warning on the console, and figures that keep every validation, name their codebook and
+label their rows."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
+import numpy as np
+import torch
 from conftest import compose_train_config
 from rich.console import Console
 
+from vqlab.callbacks.codebook_figures import pca_figure
+from vqlab.callbacks.image_logging import label_rows
 from vqlab.callbacks.progress_bar import EpochProgressBar
 from vqlab.cli.console import ConsoleFilter, final_table
-from vqlab.train import build, fit_and_test
+from vqlab.train import build, fit_and_test, train
 
 
 def test_the_progress_bar_at_80_columns_shows_three_short_metrics_one_per_line(
@@ -56,3 +61,36 @@ def test_library_warnings_reach_train_log_but_not_the_console() -> None:
     assert not console.filter(record("py.warnings", "%s", library))
     assert console.filter(record("py.warnings", "%s", "/src/vqlab/data/x.py:3: UserWarning: x"))
     assert console.filter(record("vqlab", "vqlab: a warning of our own"))
+
+
+def test_grids_use_the_datas_value_range(tmp_path: Path) -> None:
+    cfg = compose_train_config(["data.value_range=[0.0,1.0]", "model=cae"], tmp_path)
+    assert list(cfg.callbacks.reconstruction_grid.value_range) == [0.0, 1.0]
+    assert list(cfg.callbacks.selected_pixels.value_range) == [0.0, 1.0]
+
+
+def test_pca_map_has_a_colour_bar_and_grid_rows_are_labelled() -> None:
+    counts = torch.tensor([3.0, 0.0, 5.0, 1.0])
+    figure = pca_figure(torch.randn(4, 3), torch.randn(20, 3), counts, "top codebook")
+    assert len(figure.axes) == 2 and figure.axes[1].get_ylabel() == "log(1 + count)"
+    grid = np.full((40, 60, 3), 128, dtype=np.uint8)
+    labelled = label_rows(grid, ["selected", "input there", "output"])
+    margin = labelled.shape[1] - 60
+    assert labelled.shape[0] == 40 and margin == 8 + 6 * len("input there")
+    for row in range(3):  # dark text in each row's band of the white margin
+        assert labelled[row * 13 : (row + 1) * 13, :margin].min() < 100
+
+
+def test_vqvae2_figures_name_their_level_and_no_validation_overwrites_another(
+    tmp_path: Path,
+) -> None:
+    overrides = ["model=vqvae2", "logger=none", "test=false", "trainer.max_epochs=2"]
+    overrides += ["trainer.limit_train_batches=4", "trainer.val_check_interval=2"]
+    overrides += ["trainer.limit_val_batches=1", "callbacks.codebook_figures.every_n_epochs=5"]
+    overrides += ["trainer.enable_progress_bar=false"]
+    train(compose_train_config(overrides, tmp_path))
+    run = tmp_path / "run"
+    steps = ["epoch_000_step_000002", "epoch_000_step_000004"]
+    steps += ["epoch_001_step_000006", "epoch_001_step_000008"]  # the last epoch: the final state
+    for folder in ("reconstructions", "codebook_pca_top", "codebook_usage_bottom"):
+        assert sorted(path.stem for path in (run / folder).iterdir()) == steps, folder

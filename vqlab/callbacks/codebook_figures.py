@@ -1,17 +1,20 @@
 """Pictures of codebook health: sorted code-usage histogram and a PCA map of codes and encodings.
 
-Every ``every_n_epochs`` validation epochs, for every ``VectorQuantizer`` of the model:
+Every ``every_n_epochs`` validation epochs and in the last epoch (the final state), for every
+``VectorQuantizer`` of the model:
 
 - ``codebook/usage_histogram``: the validation epoch's code counts, sorted in decreasing order,
   as bars (a collapsed codebook is a few tall bars and a long flat tail of dead codes);
 - ``codebook/pca``: the codes and up to ``max_points`` encoder outputs ``z_e`` projected on the
   first two principal components of the codes and encodings together (PCA by SVD of the centred
   points: ``X - mean = U S V^T``, coordinates ``(X - mean) V[:, :2]``; Pearson 1901). Used codes are
-  dots coloured by log count, dead codes crosses.
+  dots coloured by log count (colour bar), dead codes crosses.
 
-Each goes to W&B / TensorBoard and to ``<run dir>/codebook_usage/epoch_XXX.png`` and
-``<run dir>/codebook_pca/epoch_XXX.png`` (``..._<i>`` suffixes for a model with several
-quantizers). Counts are summed across DDP ranks; only the global-zero rank draws and writes.
+Each goes to W&B / TensorBoard and to ``<run dir>/codebook_usage/epoch_EEE_step_SSSSSS.png`` and
+``<run dir>/codebook_pca/...``. A model with several codebooks names each in the key, the folder
+and the title: ``codebook/top/pca`` and ``codebook_pca_top/`` for VQ-VAE-2's levels (a
+``<level>_quantizer`` attribute), ``codebook/<i>/pca`` otherwise. Counts are summed across DDP
+ranks; only the global-zero rank draws and writes.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from vqlab.callbacks.image_logging import figure_to_image, log_image
+from vqlab.callbacks.image_logging import figure_name, figure_to_image, log_image
 from vqlab.errors import check_positive
 from vqlab.quantizers import QuantizerOutput, VectorQuantizer
 
@@ -60,13 +63,23 @@ def pca_figure(codebook: Tensor, encodings: Tensor, counts: Tensor, title: str) 
     axes = figure.add_subplot()
     axes.scatter(points[:, 0], points[:, 1], s=2, color="0.7", label="encoder outputs")
     used = counts > 0
-    axes.scatter(codes[used, 0], codes[used, 1], s=14, c=counts[used].log1p(), label="used codes")
+    coloured = axes.scatter(
+        codes[used, 0], codes[used, 1], s=14, c=counts[used].log1p(), label="used codes"
+    )
+    if used.any():
+        figure.colorbar(coloured, ax=axes, label="log(1 + count)")
     dead = ~used
     axes.scatter(codes[dead, 0], codes[dead, 1], s=14, marker="x", color="red", label="dead codes")
     axes.set(xlabel="PC 1", ylabel="PC 2", title=title)
     axes.legend(loc="best", fontsize="small")
     figure.tight_layout()
     return figure
+
+
+def codebook_label(path: str, number: int) -> str:
+    """What a person calls a codebook: ``top`` for ``top_quantizer``, else its number."""
+    name = path.rsplit(".", 1)[-1]
+    return name.removesuffix("_quantizer") if name.endswith("_quantizer") else str(number)
 
 
 class CodebookFigures(L.Callback):
@@ -85,8 +98,11 @@ class CodebookFigures(L.Callback):
         self.encodings: dict[int, list[Tensor]] = {}
 
     def active(self, trainer: L.Trainer) -> bool:
-        """Whether this validation epoch is one to draw (never the sanity check)."""
-        return not trainer.sanity_checking and trainer.current_epoch % self.every_n_epochs == 0
+        """Whether this validation is one to draw: every ``every_n_epochs`` epochs and the last
+        epoch (never the sanity check)."""
+        last = trainer.max_epochs is not None and trainer.current_epoch >= trainer.max_epochs - 1
+        every = trainer.current_epoch % self.every_n_epochs == 0
+        return not trainer.sanity_checking and (every or last)
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.counts, self.encodings = {}, {}
@@ -114,22 +130,25 @@ class CodebookFigures(L.Callback):
         for handle in self.handles:
             handle.remove()
         self.handles = []
-        quantizers = [m for m in pl_module.modules() if isinstance(m, VectorQuantizer)]
-        epoch = trainer.current_epoch
+        named = [(n, m) for n, m in pl_module.named_modules() if isinstance(m, VectorQuantizer)]
         for number, counts in sorted(self.counts.items()):
             total = trainer.strategy.reduce(counts, reduce_op="sum").cpu()  # every rank takes part
             if not trainer.is_global_zero:
                 continue
-            suffix = f"_{number}" if len(quantizers) > 1 else ""
-            codebook = quantizers[number].codebook.detach().float().cpu()
+            path, quantizer = named[number]
+            label = codebook_label(path, number) if len(named) > 1 else ""
+            codebook = quantizer.codebook.detach().float().cpu()
             encodings = torch.cat(self.encodings[number])
-            title = f"epoch {epoch}"
+            title = f"{label} codebook, " if label else ""
+            title += f"epoch {trainer.current_epoch}, step {trainer.global_step}"
             figures = {
                 "usage_histogram": usage_histogram_figure(total, title),
                 "pca": pca_figure(codebook, encodings, total, title),
             }
             folders = {"usage_histogram": "codebook_usage", "pca": "codebook_pca"}
             for name, figure in figures.items():
-                png_path = f"{folders[name]}{suffix}/epoch_{epoch:03d}.png"
-                log_image(trainer, f"codebook/{name}{suffix}", figure_to_image(figure), png_path)
+                key = f"codebook/{label}/{name}" if label else f"codebook/{name}"
+                folder = f"{folders[name]}_{label}" if label else folders[name]
+                png_path = f"{folder}/{figure_name(trainer)}.png"
+                log_image(trainer, key, figure_to_image(figure), png_path)
         self.counts, self.encodings = {}, {}
