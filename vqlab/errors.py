@@ -80,6 +80,10 @@ class DatasetNotFoundError(VqlabError, FileNotFoundError):
     """
 
 
+class UnreadableImageError(VqlabError, OSError):
+    """An image file that is empty, truncated or not an image; the message names the file."""
+
+
 class RunDirectoryError(VqlabError, FileNotFoundError):
     """A path given as a run or multirun directory lacks what a training run writes there."""
 
