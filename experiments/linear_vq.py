@@ -30,7 +30,7 @@ from hydra import compose, initialize_config_dir
 from vqlab.config.resolvers import register_resolvers
 from vqlab.data import GaussianSubspaceDataModule
 from vqlab.data.gaussian_subspace import planted_subspace_data
-from vqlab.models import LinearVQ
+from vqlab.models import KMeansStart, LinearVQ
 from vqlab.models.linear_vq_gradients import straight_through_gradients
 from vqlab.nets import StiefelLinearEncoder
 from vqlab.nets.stiefel import polar_retraction, tangent_projection
@@ -76,15 +76,24 @@ def run(overrides: list[str], workdir: Path) -> tuple[dict[str, float], list[dic
     return {k: float(v) for k, v in metrics.items() if k.startswith("test/")}, rows, wall
 
 
+def lab_model(seed: int) -> LinearVQ:
+    """The ``ste`` lab model at the study's sizes (D = 64, m = 4, K = 32)."""
+    return LinearVQ(
+        StiefelLinearEncoder(64, 4), partial(torch.optim.SGD), start=KMeansStart(seed=seed)
+    )
+
+
 def init_only(seed: int) -> float:
     """Eval recon of the gradient methods' start (PCA + 20 Lloyd steps on 8000 rows)."""
     data = GaussianSubspaceDataModule(seed=seed)
     data.setup()
-    model = LinearVQ(StiefelLinearEncoder(64, 4), partial(torch.optim.SGD), "ste", seed=seed)
+    model = LinearVQ(
+        StiefelLinearEncoder(64, 4), partial(torch.optim.SGD), start=KMeansStart(seed=seed)
+    )
     model.initialize(data.splits["train"])
     with torch.no_grad():
         x = data.splits["eval"]
-        return float(model.losses(x, model(x))["recon_mse"])
+        return float(model.losses(x, model(x))["recon_sse"])
 
 
 def bare_loop_seconds_per_step(steps: int, seed: int) -> float:
@@ -92,9 +101,11 @@ def bare_loop_seconds_per_step(steps: int, seed: int) -> float:
     on the same batches (``DeviceBatchLoader`` + ``EpochSeededSampler``)."""
     data = GaussianSubspaceDataModule(seed=seed)
     data.setup()
-    model = LinearVQ(StiefelLinearEncoder(64, 4), partial(torch.optim.SGD), "ste", seed=seed)
+    model = LinearVQ(
+        StiefelLinearEncoder(64, 4), partial(torch.optim.SGD), start=KMeansStart(seed=seed)
+    )
     model.initialize(data.splits["train"])
-    optimizer = torch.optim.SGD(model.parameter_groups())
+    optimizer = torch.optim.SGD(model.parameter_groups(), lr=0.05)
     loader = data.train_dataloader()
     done, epoch = 0, 0
     start = time.perf_counter()
@@ -118,7 +129,9 @@ def lightning_seconds_per_step(steps: int, seed: int) -> float:
     step, the k-means start excluded."""
     L.seed_everything(seed)
     data = GaussianSubspaceDataModule(seed=seed)
-    model = LinearVQ(StiefelLinearEncoder(64, 4), partial(torch.optim.SGD), "ste", seed=seed)
+    model = LinearVQ(
+        StiefelLinearEncoder(64, 4), partial(torch.optim.SGD), start=KMeansStart(seed=seed)
+    )
     data.setup()
     model.initialize(data.splits["train"])
     trainer = L.Trainer(
@@ -152,7 +165,9 @@ def study_manual_update(
     ``(2 alpha / B) sum_i (e_j - z_i)``. Then SGD (lr(E) 0.2) and the polar retraction.
     """
     _, train, evaluation = planted_subspace_data(64, 6, 4.0, 0.25, 20000, 4000, seed)
-    model = LinearVQ(StiefelLinearEncoder(64, 4), partial(torch.optim.SGD), "ste", seed=seed)
+    model = LinearVQ(
+        StiefelLinearEncoder(64, 4), partial(torch.optim.SGD), start=KMeansStart(seed=seed)
+    )
     model.double().initialize(train)
     w, codebook = model.encoder.weight.data, model.codebook.data
     rng = np.random.default_rng(seed)
@@ -169,7 +184,7 @@ def study_manual_update(
         codebook -= 0.2 * grad_e
         w.copy_(polar_retraction(w - lr_w * tangent))
     with torch.no_grad():
-        return float(model.losses(evaluation, model(evaluation))["recon_mse"])
+        return float(model.losses(evaluation, model(evaluation))["recon_sse"])
 
 
 def curve(rows: list[dict], key: str) -> tuple[list[int], list[float]]:
@@ -196,20 +211,20 @@ def main() -> None:
 
     results, curves, table_wall = {}, {}, 0.0
     for method in ["pca_lloyd", "ste", "ste_manual", "rotation", "displacement"]:
-        results[method], rows, wall = run([*seed, f"model.method={method}"], workdir)
-        curves[method] = curve(rows, "val/recon_mse")
+        results[method], rows, wall = run([*seed, f"model/linear_method={method}"], workdir)
+        curves[method] = curve(rows, "val/recon_sse")
         table_wall += wall if method != "displacement" else 0.0
     results["ste_manual@0.08"], _, _ = run(
-        [*seed, "model.method=ste_manual", "model.encoder_lr=0.08"], workdir
+        [*seed, "model/linear_method=ste_manual", "model.optimizer.lr=0.08"], workdir
     )
     start_recon = init_only(args.seed)
-    base = results["pca_lloyd"]["test/recon_mse"]
+    base = results["pca_lloyd"]["test/recon_sse"]
     print("\n| method | recon MSE | vs PCA + Lloyd | utilisation | in-subspace | dead | study |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for key, metrics in results.items():
         method = key.split("@")[0]
         name = LABELS[method] + (" lr(W) 0.08" if "@" in key else "")
-        recon = metrics["test/recon_mse"]
+        recon = metrics["test/recon_sse"]
         study = STUDY.get(method) if (method != "ste_manual") == ("@" not in key) else None
         print(
             f"| {name} | {recon:.4f} | {100 * (recon / base - 1):+.2f}% | "
@@ -270,14 +285,14 @@ def main() -> None:
                 m, _, _ = run(
                     [
                         *seed,
-                        f"model.method={method}",
+                        f"model/linear_method={method}",
                         f"model.codebook_size={k}",
                         "trainer.max_steps=300",
                     ],
                     workdir,
                 )
-                by_k[method].append(m["test/recon_mse"])
-                cells.append(f"{m['test/recon_mse']:.4f} ({100 * m['test/utilisation']:.1f}%)")
+                by_k[method].append(m["test/recon_sse"])
+                cells.append(f"{m['test/recon_sse']:.4f} ({100 * m['test/utilisation']:.1f}%)")
             print(f"| {k} | " + " | ".join(cells) + " |")
         for method, values in by_k.items():
             axes[1].plot(sizes, values, "o-", label=LABELS[method])
@@ -295,14 +310,14 @@ def main() -> None:
                 m, _, _ = run(
                     [
                         *seed,
-                        f"model.method={method}",
+                        f"model/linear_method={method}",
                         f"model.beta={beta}",
                         "trainer.max_steps=300",
                     ],
                     workdir,
                 )
-                by_beta[method].append(m["test/recon_mse"])
-                cells.append(f"{m['test/recon_mse']:.4f} ({100 * m['test/utilisation']:.1f}%)")
+                by_beta[method].append(m["test/recon_sse"])
+                cells.append(f"{m['test/recon_sse']:.4f} ({100 * m['test/utilisation']:.1f}%)")
             print(f"| {beta} | " + " | ".join(cells) + " |")
         for method, values in by_beta.items():
             axes[2].plot(betas, values, "o-", label=LABELS[method])

@@ -21,7 +21,6 @@ from vqlab.cli.one_line import one_line_errors
 from vqlab.cli.sweep_metric import optimized_value
 from vqlab.errors import CheckpointMismatchError
 from vqlab.loggers import run_name
-from vqlab.models import VQVAE
 from vqlab.report import __main__ as report
 from vqlab.runs.loading import load_run
 
@@ -103,9 +102,9 @@ def saved_run(train_config, tmp_path: Path) -> Path:
     return run_dir
 
 
-def test_load_from_checkpoint_rebuilds_the_modules_from_the_run_config(saved_run: Path) -> None:
+def test_load_run_rebuilds_the_modules_from_the_run_config(saved_run: Path) -> None:
     checkpoint = saved_run / "checkpoints" / "last.ckpt"
-    model = VQVAE.load_from_checkpoint(checkpoint)
+    model = load_run(saved_run, checkpoint)
     saved = torch.load(checkpoint)["state_dict"]
     assert not model.training
     for name, value in model.state_dict().items():

@@ -7,7 +7,13 @@ import torch
 from codebook_harness import TinyAutoencoder, stand_in_trainer
 
 from vqlab.callbacks import KMeansInit
-from vqlab.clustering.kmeans import kmeans, kmeans_plus_plus, lloyd, quantization_error
+from vqlab.clustering.kmeans import (
+    batched_kmeans_plus_plus,
+    kmeans,
+    kmeans_plus_plus,
+    lloyd,
+    quantization_error,
+)
 from vqlab.errors import ConfigValueError
 from vqlab.functional import code_histogram, nearest_code
 from vqlab.quantizers import EMAQuantizer, STEQuantizer
@@ -39,11 +45,38 @@ def test_lloyd_step_moves_each_centre_to_the_mean_of_its_points() -> None:
         torch.testing.assert_close(centres[code], x[assignment == code].mean(0))
 
 
-def test_kmeans_plus_plus_with_fewer_distinct_points_than_centres_does_not_fail() -> None:
+@pytest.mark.parametrize("seeding", [kmeans_plus_plus, batched_kmeans_plus_plus])
+def test_seeding_with_fewer_distinct_points_than_centres_does_not_fail(seeding) -> None:
     x = torch.tensor([[0.0, 0.0], [1.0, 1.0]]).repeat(10, 1)
-    centres = kmeans_plus_plus(x, 5, torch.Generator().manual_seed(0))
+    centres = seeding(x, 5, torch.Generator().manual_seed(0))
     assert centres.shape == (5, 2)
     assert {tuple(row.tolist()) for row in centres} == {(0.0, 0.0), (1.0, 1.0)}
+
+
+def test_batched_seeding_is_within_2_percent_of_kmeans_plus_plus_after_lloyd() -> None:
+    # 32 blobs of uneven size, K = 128 codes: several codes per blob, as a codebook has
+    generator = torch.Generator().manual_seed(3)
+    centres = torch.randn(32, 8, generator=generator) * 3
+    weights = torch.rand(32, generator=generator) + 0.1
+    x = centres[torch.multinomial(weights, 4096, True, generator=generator)]
+    x = x + 0.5 * torch.randn(4096, 8, generator=generator)
+    errors = {}
+    for seeding in (kmeans_plus_plus, batched_kmeans_plus_plus):
+        seeds = [seeding(x, 128, torch.Generator().manual_seed(s)) for s in range(2)]
+        errors[seeding] = torch.stack([quantization_error(x, lloyd(x, c, 10)[0]) for c in seeds])
+    assert errors[batched_kmeans_plus_plus].mean() <= 1.02 * errors[kmeans_plus_plus].mean()
+
+
+def test_batched_seeding_draws_rows_in_proportion_to_squared_distance() -> None:
+    # rows at 0, 1 and 3; after a first centre at 0, the row at 3 is drawn 9 times as often as 1
+    x = torch.tensor([[0.0], [1.0], [3.0]])
+    draws = [
+        batched_kmeans_plus_plus(x, 2, torch.Generator().manual_seed(seed), rounds=1)[:, 0]
+        for seed in range(600)
+    ]
+    after_zero = [second.item() for first, second in draws if first == 0.0]
+    assert len(after_zero) > 120  # the first centre is uniform: ~200 of 600
+    assert after_zero.count(3.0) / len(after_zero) == pytest.approx(0.9, abs=0.07)
 
 
 @pytest.mark.parametrize("quantizer_class", [EMAQuantizer, STEQuantizer])

@@ -8,11 +8,12 @@ import lightning as L
 import pytest
 import torch
 
+from vqlab.callbacks import LinearVQStart
 from vqlab.data import GaussianSubspaceDataModule
 from vqlab.data.gaussian_subspace import planted_subspace_data
-from vqlab.functional import straight_through
-from vqlab.models import LinearVQ
-from vqlab.models.linear_vq_gradients import displacement_projection, straight_through_gradients
+from vqlab.functional import displacement_projection, straight_through
+from vqlab.models import KMeansStart, LinearVQ, ManualGradientLinearVQ, PCALloydVQ
+from vqlab.models.linear_vq_gradients import straight_through_gradients
 from vqlab.nets import StiefelLinearEncoder
 from vqlab.nets.stiefel import polar_retraction, tangent_projection
 
@@ -35,20 +36,34 @@ def eval_loss(model: LinearVQ, x: torch.Tensor) -> float:
         return float(model.losses(x, model(x))["loss"])
 
 
+VARIANTS = {
+    "pca_lloyd": (PCALloydVQ, {}),
+    "ste": (LinearVQ, {"estimator": "ste"}),
+    "ste_manual": (ManualGradientLinearVQ, {}),
+    "rotation": (LinearVQ, {"estimator": "rotation"}),
+    "displacement": (LinearVQ, {"estimator": "displacement"}),
+}
+
+
+def lab_model(method: str, latent: int, seed: int = 0) -> LinearVQ:
+    """The lab's ``method`` (a class, or ``LinearVQ`` with an estimator) at the test's sizes."""
+    variant, options = VARIANTS[method]
+    return variant(
+        StiefelLinearEncoder(DIM, latent),
+        functools.partial(torch.optim.SGD, lr=0.05),
+        codebook_size=CODES,
+        start=KMeansStart(samples=256, seed=seed),
+        **options,
+    )
+
+
 @functools.cache
 def fit(method: str, steps: int, random_start: bool) -> dict:
     """Train ``method`` on a small planted subspace; the losses before / after, W errors, state."""
     torch.manual_seed(0)
     data = GaussianSubspaceDataModule(DIM, RANK, num_train=512, num_eval=256, batch_size=64, seed=3)
     data.setup()
-    model = LinearVQ(
-        StiefelLinearEncoder(DIM, LATENT),
-        functools.partial(torch.optim.SGD),
-        method=method,
-        codebook_size=CODES,
-        init_samples=256,
-        seed=3,
-    )
+    model = lab_model(method, LATENT, seed=3)
     if random_start and method != "pca_lloyd":  # skip PCA + k-means: training must do the work
         model.initialized.fill_(True)
     before = eval_loss(model, data.splits["eval"])
@@ -63,7 +78,7 @@ def fit(method: str, steps: int, random_start: bool) -> dict:
         enable_model_summary=False,
         num_sanity_val_steps=0,
         limit_val_batches=0,
-        callbacks=[recorder],
+        callbacks=[recorder, LinearVQStart()],
     )
     trainer.fit(model, datamodule=data)
     return {
@@ -145,7 +160,7 @@ def test_manual_gradients_train_exactly_like_autograd() -> None:
 @pytest.mark.parametrize("latent", [RANK, LATENT])
 def test_pca_lloyd_recovers_the_planted_subspace(latent: int) -> None:
     basis, train, _ = planted_subspace_data(DIM, RANK, 4.0, 0.25, 512, 16, seed=3)
-    model = LinearVQ(StiefelLinearEncoder(DIM, latent), torch.optim.SGD, "pca_lloyd", CODES)
+    model = lab_model("pca_lloyd", latent)
     model.initialize(train.float())
     # cosines of the principal angles between span(U) and span(W): all 1 when span(U) in span(W)
     cosines = torch.linalg.svdvals(basis.float().t() @ model.encoder.weight.detach())
@@ -175,12 +190,11 @@ def test_resuming_keeps_the_trained_weights_instead_of_redoing_the_kmeans_start(
 
     def model_and_data() -> tuple[LinearVQ, GaussianSubspaceDataModule]:
         data = GaussianSubspaceDataModule(DIM, RANK, num_train=512, num_eval=64, batch_size=64)
-        encoder = StiefelLinearEncoder(DIM, LATENT)
-        return LinearVQ(encoder, torch.optim.SGD, "ste", CODES, init_samples=256), data
+        return lab_model("ste", LATENT), data
 
     trained, data = model_and_data()
     checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, save_last=True)
-    trainer(callbacks=[checkpoint]).fit(trained, datamodule=data)
+    trainer(callbacks=[checkpoint, LinearVQStart()]).fit(trained, datamodule=data)
     resumed, data = model_and_data()
     trainer(enable_checkpointing=False).fit(
         resumed, datamodule=data, ckpt_path=checkpoint.last_model_path

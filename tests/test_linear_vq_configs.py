@@ -22,7 +22,7 @@ LAB = ["model=linear_vq", "data=gaussian_subspace"]
 def test_linear_vq_experiments_run_a_fast_dev_run(experiment: str, tmp_path: Path) -> None:
     overrides = [f"experiment={experiment}", "debug=default", "data.num_train=2048"]
     metrics = train(compose_train_config(overrides, tmp_path))
-    assert math.isfinite(float(metrics["test/recon_mse"]))
+    assert math.isfinite(float(metrics["test/recon_sse"]))
     assert 0 < float(metrics["test/utilisation"]) <= 1
 
 
@@ -35,7 +35,7 @@ def test_linear_vq_experiments_run_a_fast_dev_run(experiment: str, tmp_path: Pat
             "model.encoder.latent_dim must be <= input_dim=64",
         ),
         ("model.codebook_size=0", "model", "model.codebook_size must be > 0"),
-        ("model.method=nope", "model", "model.method must be one of pca_lloyd, ste, ste_manual"),
+        ("model.estimator=nope", "model", "model.estimator must be one of ste, rotation"),
         ("data.rank=65", "data", "data.rank must be in [1, dim=64]"),
     ],
 )
@@ -48,9 +48,9 @@ def test_bad_lab_input_names_the_key_and_the_fix(override, node, message, tmp_pa
     assert f"override it, e.g. `{override.split('=')[0]}=" in line
 
 
-def test_unknown_method_on_the_command_line_is_one_line(tmp_path: Path) -> None:
-    result = run_cli([*LAB, "model.method=nope", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+def test_unknown_estimator_on_the_command_line_is_one_line(tmp_path: Path) -> None:
+    result = run_cli([*LAB, "model.estimator=nope", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("vqlab: error:")]
-    assert "model.method must be one of pca_lloyd" in line
+    assert "model.estimator must be one of ste, rotation, displacement" in line

@@ -92,5 +92,5 @@ def test_vqvae2_figures_name_their_level_and_no_validation_overwrites_another(
     run = tmp_path / "run"
     steps = ["epoch_000_step_000002", "epoch_000_step_000004"]
     steps += ["epoch_001_step_000006", "epoch_001_step_000008"]  # the last epoch: the final state
-    for folder in ("reconstructions", "codebook_pca_top", "codebook_usage_bottom"):
+    for folder in ("reconstructions", "codebook_pca/top", "codebook_usage/bottom"):
         assert sorted(path.stem for path in (run / folder).iterdir()) == steps, folder

@@ -32,7 +32,7 @@ def test_resume_from_last_checkpoint_is_exact(tmp_path: Path) -> None:
     for name, tensor in expected["state_dict"].items():
         assert torch.equal(tensor, got["state_dict"][name]), name
     assert "quantizer.cluster_size" in expected["state_dict"]  # EMA buffers are compared too
-    assert "train_usage.histogram" in expected["state_dict"]  # so is the usage window
+    assert "usage.train_window.histogram" in expected["state_dict"]  # so is the usage window
     for expected_state, got_state in zip(
         expected["optimizer_states"][0]["state"].values(),
         got["optimizer_states"][0]["state"].values(),

@@ -9,7 +9,6 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from vqlab.metrics import CodeUsage
 from vqlab.models import VQVAE
 from vqlab.quantizers import EMAQuantizer
 
@@ -29,10 +28,10 @@ class RecordingVQVAE(VQVAE):
         )
         self.windows: list[tuple[int, float]] = []
 
-    def log_usage(self, usage: CodeUsage, prefix: str) -> None:
-        if prefix == "codebook":
-            self.windows.append((self.global_step, usage.histogram.sum().item()))
-        super().log_usage(usage, prefix)
+    def log_usage(self, stage: str) -> None:
+        if stage == "train":
+            self.windows.append((self.global_step, self.usage.train_window.histogram.sum().item()))
+        super().log_usage(stage)
 
 
 def fit(accumulate: int, usage_window: int) -> list[tuple[int, float]]:

@@ -9,8 +9,7 @@ from hydra.utils import instantiate
 from tiny_vqvae2 import LATENT_DIM, seed_both_codebooks, tiny_vqvae2
 
 from vqlab.cli.one_line import one_line_errors
-from vqlab.metrics import CodeUsage
-from vqlab.metrics.level_usage import LevelCodeUsage
+from vqlab.metrics import CodeUsage, UsageWindows
 
 
 @pytest.mark.parametrize(
@@ -113,20 +112,23 @@ def test_loss_is_recon_plus_both_levels_quantizer_losses() -> None:
     assert quantized.top.loss > 0 and quantized.bottom.loss > 0
 
 
-def test_level_usage_names_each_level_and_equals_its_own_code_usage() -> None:
+def test_usage_windows_name_each_level_and_equal_its_own_code_usage() -> None:
     counts = {"top": torch.tensor([3.0, 0.0, 1.0, 0.0]), "bottom": torch.tensor([1.0, 1.0])}
-    usage = LevelCodeUsage({"top": 4, "bottom": 2})
-    usage.update(counts)
-    usage.update(counts)
-    stats = usage.compute()
+    usage = UsageWindows({"top": 4, "bottom": 2})
+    joint = torch.cat(list(counts.values()))
+    usage.train_window.update(joint)
+    usage.train_window.update(joint)
+    stats = usage.statistics("train")
     for level, histogram in counts.items():
         reference = CodeUsage(histogram.numel())
         reference.update(2 * histogram)
         for name, value in reference.compute().items():
             torch.testing.assert_close(stats[f"{level}/{name}"], value)
     assert stats["top/usage"] == 0.5 and stats["bottom/dead_fraction"] == 0.0
-    usage.reset()
-    assert all(level.histogram.sum() == 0 for level in usage.levels.values())
+    assert stats["usage"] == 4 / 6  # the joint window: 4 of the 6 codes
+    assert usage.statistics("val")["usage"] == 0  # the evaluation window is its own
+    usage.train_window.reset()
+    assert usage.train_window.histogram.sum() == 0
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ def train_steps(model, forward, batches: list[torch.Tensor]) -> None:
         (F.mse_loss(x_hat, x) + quantized.loss).backward()
         optimizer.step()
         optimizer.zero_grad()
-        model.train_usage.update(quantized.counts)
+        model.usage.train_window.update(quantized.counts)
 
 
 def worker(rank: int, directory: str) -> None:
@@ -51,7 +51,7 @@ def worker(rank: int, directory: str) -> None:
         model, DistributedDataParallel(model, forward_sync_buffers=False), rank_batches(rank)
     )
     state = {name: buffer.clone() for name, buffer in model.named_buffers()}
-    state["usage"] = model.train_usage.compute()
+    state["usage"] = model.usage.statistics("train")
     torch.save(state, Path(directory) / f"rank{rank}.pt")
     dist.destroy_process_group()
 
@@ -84,7 +84,7 @@ def test_both_levels_codebooks_agree_across_ranks_and_equal_the_union_batch(
                 rtol=1e-4,
                 atol=1e-5,
             )
-    expected_usage = reference.train_usage.compute()
+    expected_usage = reference.usage.statistics("train")
     for name, value in expected_usage.items():
         for state in states:
             torch.testing.assert_close(state["usage"][name], value)

@@ -43,11 +43,13 @@ def test_vqvae2_resumes_exactly_with_both_codebooks_and_usage_windows(tmp_path: 
     for level in ("top", "bottom"):
         for buffer in ("codebook", "cluster_size", "embed_sum"):
             assert f"{level}_quantizer.{buffer}" in expected["state_dict"]
-        histogram = expected["state_dict"][f"train_usage.levels.{level}.histogram"]
-        assert histogram.sum() > 0  # steps 11 and 12 of an open window, compared above
+    state = expected["state_dict"]
+    sizes = [len(state[f"{level}_quantizer.codebook"]) for level in ("top", "bottom")]
+    for part in state["usage.train_window.histogram"].split(sizes):  # top's codes, then bottom's
+        assert part.sum() > 0  # steps 11 and 12 of an open window, compared above
     (respawn,) = [v for k, v in expected["callbacks"].items() if k.startswith("DeadCodeRespawn")]
     assert respawn["last_event_step"] == 12  # respawn ran on both levels, before and after resume
-    assert set(respawn["windows"]) == {"top_quantizer", "bottom_quantizer"}
+    assert set(respawn["windows"]) == {"top", "bottom"}
     for expected_state, got_state in zip(
         expected["optimizer_states"][0]["state"].values(),
         got["optimizer_states"][0]["state"].values(),

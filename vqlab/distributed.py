@@ -51,3 +51,21 @@ def min_over_ranks(value: int, device: torch.device) -> int:
     tensor = torch.tensor(value, device=device)
     dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
     return int(tensor)
+
+
+def summed_over_ranks(tensor: Tensor) -> Tensor:
+    """A copy of ``tensor`` summed over ranks (a collective under DDP; ``tensor`` is unchanged).
+
+    How a per-rank window (a code histogram) goes into a checkpoint: the saved value is the
+    window of the whole run, whatever the number of ranks.
+    """
+    return all_reduce_sum(tensor.clone())
+
+
+def rank_zero_share(saved: Tensor) -> Tensor:
+    """This rank's part of a state saved ``summed_over_ranks``: all on rank 0, zeros elsewhere.
+
+    Summing the restored parts over ranks gives the saved value back, so a run resumed under DDP
+    reports what the uninterrupted run reports.
+    """
+    return saved if rank() == 0 else torch.zeros_like(saved)

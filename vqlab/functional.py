@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -135,3 +136,19 @@ def generalized_jensen_shannon(log_probabilities: Tensor) -> Tensor:
     log_mixture = torch.logsumexp(log_probabilities, dim=0) - math.log(num_distributions)  # (n,)
     kl = (log_probabilities.exp() * (log_probabilities - log_mixture)).sum(-1)  # (k,)
     return kl.mean()
+
+
+def displacement_projection(z: Tensor, z_q: Tensor, eps: float = 1e-8) -> Tensor:
+    """Value ``z_q``; gradient to ``z`` projected on the unit displacement ``u = (q - z)/|q - z|``.
+
+    ``dL/dz := (dL/dz_q . u) u`` and no gradient to ``z_q``. This is the estimator that the
+    linear VQ-VAE study reproduced by ``vqlab.models.LinearVQ`` calls "rotation"; it is not the
+    rotation trick of Fifty et al. 2024 (``rotation_trick``), which rotates the whole gradient.
+    Where ``z = q`` (``|q - z| < eps``) the gradient is 0.
+
+    z, z_q: (..., d) -> (..., d).
+    """
+    direction = F.normalize((z_q - z).detach(), dim=-1, eps=eps)
+    along = (z * direction).sum(-1, keepdim=True)
+    # value: z_q exactly (the added term is 0); gradient: direction (direction . upstream)
+    return z_q.detach() + direction * (along - along.detach())

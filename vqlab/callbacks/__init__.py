@@ -7,6 +7,7 @@ from vqlab.callbacks.finite_loss import FiniteLossGuard
 from vqlab.callbacks.growth import CodebookGrowth
 from vqlab.callbacks.homology import HomologyRegularization
 from vqlab.callbacks.kmeans_init import KMeansInit
+from vqlab.callbacks.linear_vq_start import LinearVQStart
 from vqlab.callbacks.recon_images import ReconstructionGrid
 from vqlab.callbacks.respawn import DeadCodeRespawn
 from vqlab.callbacks.selection_images import SelectedPixelsGrid
@@ -20,6 +21,7 @@ __all__ = [
     "FiniteLossGuard",
     "HomologyRegularization",
     "KMeansInit",
+    "LinearVQStart",
     "ReconstructionGrid",
     "SelectedPixelsGrid",
     "StopOnConvergence",

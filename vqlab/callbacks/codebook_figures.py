@@ -11,10 +11,10 @@ Every ``every_n_epochs`` validation epochs and in the last epoch (the final stat
   dots coloured by log count (colour bar), dead codes crosses.
 
 Each goes to W&B / TensorBoard and to ``<run dir>/codebook_usage/epoch_EEE_step_SSSSSS.png`` and
-``<run dir>/codebook_pca/...``. A model with several codebooks names each in the key, the folder
-and the title: ``codebook/top/pca`` and ``codebook_pca_top/`` for VQ-VAE-2's levels (a
-``<level>_quantizer`` attribute), ``codebook/<i>/pca`` otherwise. Counts are summed across DDP
-ranks; only the global-zero rank draws and writes.
+``<run dir>/codebook_pca/...`` (one file per validation); with several codebooks as
+``codebook/<name>/usage_histogram`` and ``codebook_usage/<name>/...`` (names of
+``vqlab.quantizers.naming``: ``top``, ``stage_1``, ...), titled with the name. Counts are summed
+across DDP ranks; only the global-zero rank draws and writes.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from vqlab.callbacks.codebooks import codebook_metric_name, codebook_quantizers
 from vqlab.callbacks.image_logging import figure_name, figure_to_image, log_image
 from vqlab.errors import check_positive
-from vqlab.quantizers import QuantizerOutput, VectorQuantizer
+from vqlab.quantizers import QuantizerOutput
 
 
 def principal_plane(points: Tensor) -> Tensor:
@@ -76,12 +77,6 @@ def pca_figure(codebook: Tensor, encodings: Tensor, counts: Tensor, title: str) 
     return figure
 
 
-def codebook_label(path: str, number: int) -> str:
-    """What a person calls a codebook: ``top`` for ``top_quantizer``, else its number."""
-    name = path.rsplit(".", 1)[-1]
-    return name.removesuffix("_quantizer") if name.endswith("_quantizer") else str(number)
-
-
 class CodebookFigures(L.Callback):
     """Log the figures above every ``every_n_epochs`` validation epochs (see the module docstring).
 
@@ -94,8 +89,8 @@ class CodebookFigures(L.Callback):
         self.every_n_epochs = int(every_n_epochs)
         self.max_points = int(max_points)
         self.handles: list[Any] = []
-        self.counts: dict[int, Tensor] = {}
-        self.encodings: dict[int, list[Tensor]] = {}
+        self.counts: dict[str, Tensor] = {}
+        self.encodings: dict[str, list[Tensor]] = {}
 
     def active(self, trainer: L.Trainer) -> bool:
         """Whether this validation is one to draw: every ``every_n_epochs`` epochs and the last
@@ -108,17 +103,16 @@ class CodebookFigures(L.Callback):
         self.counts, self.encodings = {}, {}
         if not self.active(trainer):
             return
-        quantizers = [m for m in pl_module.modules() if isinstance(m, VectorQuantizer)]
-        for number, quantizer in enumerate(quantizers):
-            self.handles.append(quantizer.register_forward_hook(self.recorder(number)))
+        for name, quantizer in codebook_quantizers(pl_module).items():
+            self.handles.append(quantizer.register_forward_hook(self.recorder(name)))
 
-    def recorder(self, number: int) -> Any:
+    def recorder(self, name: str) -> Any:
         """A forward hook adding the batch's counts and (a sample of) its inputs to the record."""
 
         def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: QuantizerOutput) -> None:
             counts = output.counts.detach().float()
-            self.counts[number] = self.counts.get(number, 0) + counts
-            kept = self.encodings.setdefault(number, [])
+            self.counts[name] = self.counts.get(name, 0) + counts
+            kept = self.encodings.setdefault(name, [])
             room = self.max_points - sum(len(batch) for batch in kept)
             if room > 0:
                 z_e = inputs[0].detach().reshape(-1, inputs[0].shape[-1])
@@ -130,25 +124,25 @@ class CodebookFigures(L.Callback):
         for handle in self.handles:
             handle.remove()
         self.handles = []
-        named = [(n, m) for n, m in pl_module.named_modules() if isinstance(m, VectorQuantizer)]
-        for number, counts in sorted(self.counts.items()):
+        quantizers = codebook_quantizers(pl_module)
+        names = list(quantizers)
+        for codebook, counts in self.counts.items():
             total = trainer.strategy.reduce(counts, reduce_op="sum").cpu()  # every rank takes part
             if not trainer.is_global_zero:
                 continue
-            path, quantizer = named[number]
-            label = codebook_label(path, number) if len(named) > 1 else ""
-            codebook = quantizer.codebook.detach().float().cpu()
-            encodings = torch.cat(self.encodings[number])
+            codes = quantizers[codebook].codebook.detach().float().cpu()
+            encodings = torch.cat(self.encodings[codebook])
+            label = codebook if len(names) > 1 else ""
             title = f"{label} codebook, " if label else ""
             title += f"epoch {trainer.current_epoch}, step {trainer.global_step}"
             figures = {
                 "usage_histogram": usage_histogram_figure(total, title),
-                "pca": pca_figure(codebook, encodings, total, title),
+                "pca": pca_figure(codes, encodings, total, title),
             }
             folders = {"usage_histogram": "codebook_usage", "pca": "codebook_pca"}
             for name, figure in figures.items():
-                key = f"codebook/{label}/{name}" if label else f"codebook/{name}"
-                folder = f"{folders[name]}_{label}" if label else folders[name]
+                folder = "/".join(filter(None, (folders[name], label)))
                 png_path = f"{folder}/{figure_name(trainer)}.png"
-                log_image(trainer, key, figure_to_image(figure), png_path)
+                metric = codebook_metric_name(codebook, names, name)
+                log_image(trainer, metric, figure_to_image(figure), png_path)
         self.counts, self.encodings = {}, {}

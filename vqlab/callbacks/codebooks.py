@@ -5,30 +5,27 @@ from __future__ import annotations
 from torch import nn
 
 from vqlab.errors import ConfigCombinationError
+from vqlab.models.logged_module import LoggedModule
 from vqlab.quantizers import VectorQuantizer
+from vqlab.quantizers.naming import codebook_metric, leaf_codebooks
 
 
 def codebook_quantizers(model: nn.Module) -> dict[str, VectorQuantizer]:
-    """The model's ``VectorQuantizer`` submodules that hold no other one, by module path.
+    """The model's codebooks (``VectorQuantizer``s that hold no other one) by display name.
 
-    A plain VQ-VAE has one (``quantizer``); a two-level model or a composite quantizer (residual
-    stages, groups) has one per codebook, each seeing its own inputs: k-means init and respawn
-    treat each codebook on its own.
+    A vqlab model names them itself (``LoggedModule.codebooks``: ``top``, ``category_2``, and a
+    composite's ``stage_1``, ``group_0``); any other module is searched by attribute path. A plain
+    VQ-VAE has one; a two-level model or a composite quantizer one per codebook, each seeing its
+    own inputs: k-means init and respawn treat each codebook on its own.
     """
-    return {
-        name: module
-        for name, module in model.named_modules()
-        if isinstance(module, VectorQuantizer)
-        and not any(isinstance(inner, VectorQuantizer) for inner in list(module.modules())[1:])
-    }
+    named = model.codebooks() if isinstance(model, LoggedModule) else {"": model}
+    return leaf_codebooks(named)
 
 
-def metric_prefix(name: str, names: list[str]) -> str:
-    """``codebook/`` for a model's only codebook, ``codebook/<path>/`` when there are several,
-    the path without a trailing ``_quantizer`` (``top_quantizer`` -> ``codebook/top/``)."""
-    if len(names) == 1:
-        return "codebook/"
-    return f"codebook/{name.removesuffix('_quantizer').replace('.', '/')}/"
+def codebook_metric_name(name: str, names: list[str], metric: str) -> str:
+    """``codebook/<metric>`` for a model's only codebook, ``codebook/<name>/<metric>`` when there
+    are several (``vqlab.quantizers.naming``)."""
+    return codebook_metric(name if len(names) > 1 else "", metric)
 
 
 def require_codebooks(

@@ -16,14 +16,19 @@ import torch
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-from vqlab.callbacks.codebooks import codebook_quantizers, metric_prefix, require_codebooks
+from vqlab.callbacks.codebooks import (
+    codebook_metric_name,
+    codebook_quantizers,
+    require_codebooks,
+)
 from vqlab.callbacks.optimizer_rows import reset_rows
 from vqlab.distributed import (
     all_gather_rows,
-    all_reduce_sum,
     broadcast_from_rank_zero,
     min_over_ranks,
     rank,
+    rank_zero_share,
+    summed_over_ranks,
 )
 from vqlab.errors import ConfigValueError, check_non_negative, check_positive
 from vqlab.quantizers import QuantizerOutput, VectorQuantizer
@@ -59,7 +64,7 @@ class DeadCodeRespawn(L.Callback):
     rank draws the same number of candidates from its own data, the candidates are gathered,
     rank 0 picks and broadcasts the new codes, and every rank applies the same replacement. Steps
     without an event cost one (K,) addition per codebook and no host sync. Logs
-    ``codebook/respawned`` (``codebook/<path>/respawned`` for several codebooks) at each event.
+    ``codebook/respawned`` (``codebook/<name>/respawned`` for several codebooks) at each event.
     State (window, buffer, generator, last event) is in the checkpoint; the window is saved summed
     over ranks and loaded once.
 
@@ -165,8 +170,8 @@ class DeadCodeRespawn(L.Callback):
         self.last_event_step = step
         names = list(self.quantizers)
         replaced = {
-            f"{metric_prefix(name, names)}respawned": float(self.respawn(name, quantizer, trainer))
-            for name, quantizer in self.quantizers.items()
+            codebook_metric_name(name, names, "respawned"): float(self.respawn(name, q, trainer))
+            for name, q in self.quantizers.items()
         }
         # straight to the loggers at this step: through ``pl_module.log`` an event between two
         # ``log_every_n_steps`` would be dropped or repeated
@@ -176,7 +181,7 @@ class DeadCodeRespawn(L.Callback):
     def respawn(self, name: str, quantizer: VectorQuantizer, trainer: L.Trainer) -> int:
         """One event for one codebook; returns the number of codes replaced (same on all ranks)."""
         window = self.windows[name]
-        histogram = all_reduce_sum(window.histogram.clone())
+        histogram = summed_over_ranks(window.histogram)
         window.histogram.zero_()
         limit = self.threshold
         if isinstance(limit, float):
@@ -211,7 +216,7 @@ class DeadCodeRespawn(L.Callback):
             "generator": self.generator.get_state(),
             "windows": {
                 name: {
-                    "histogram": all_reduce_sum(window.histogram.clone()).cpu(),
+                    "histogram": summed_over_ranks(window.histogram).cpu(),
                     "buffer": window.buffer.cpu(),
                     "filled": window.filled,
                     "position": window.position,
@@ -230,7 +235,7 @@ class DeadCodeRespawn(L.Callback):
         for name, saved in windows.items():
             window = self.windows[name]
             # the saved window is the sum over ranks: one rank holds it, so the next sum is right
-            window.histogram.copy_(saved["histogram"] if rank() == 0 else 0 * saved["histogram"])
+            window.histogram.copy_(rank_zero_share(saved["histogram"]))
             window.buffer.copy_(saved["buffer"])
             window.filled = saved["filled"]
             window.position = saved["position"]

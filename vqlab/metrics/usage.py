@@ -7,6 +7,8 @@ Sec. 2.3 (codebook usage and dead codes).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 from torchmetrics import Metric
@@ -19,7 +21,8 @@ class CodeUsage(Metric):
     """Histogram of code indices accumulated since the last ``reset()``, summed across ranks.
 
     ``compute()`` returns ``entropy`` H(p) in nats, ``perplexity`` exp(H), ``usage`` (fraction of
-    the K codes used at least once in the window) and ``dead_fraction`` (1 - usage).
+    the K codes used at least once in the window), ``dead_fraction`` (1 - usage) and
+    ``utilisation`` (H / ln K).
     """
 
     full_state_update = False
@@ -40,7 +43,8 @@ class CodeUsage(Metric):
 
 
 def histogram_statistics(histogram: Tensor) -> dict[str, Tensor]:
-    """``entropy``, ``perplexity``, ``usage``, ``dead_fraction`` of a (K,) code histogram."""
+    """``entropy``, ``perplexity``, ``usage``, ``dead_fraction`` and ``utilisation`` (entropy /
+    ln K: 1 for a uniform use of all K codes) of a (K,) code histogram."""
     total = histogram.sum()
     probabilities = histogram / total.clamp_min(1.0)
     code_entropy = entropy(probabilities)
@@ -50,4 +54,5 @@ def histogram_statistics(histogram: Tensor) -> dict[str, Tensor]:
         "perplexity": code_entropy.exp(),
         "usage": usage,
         "dead_fraction": 1.0 - usage,
+        "utilisation": code_entropy / math.log(max(histogram.numel(), 2)),
     }

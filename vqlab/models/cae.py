@@ -13,11 +13,12 @@ from torch import Tensor, nn
 
 from vqlab.errors import check_non_negative
 from vqlab.functional import code_histogram
-from vqlab.models.optimized import OptimizedModule, OptimizerFactory, SchedulerFactory
+from vqlab.models.logged_module import LoggedModule, StepOutput
+from vqlab.models.optimized import OptimizerFactory, SchedulerFactory
 from vqlab.quantizers import ConcreteSelector
 
 
-class ConcreteAutoencoder(OptimizedModule):
+class ConcreteAutoencoder(LoggedModule):
     """Feature-selecting autoencoder ``x -> z = M x`` (k of D features) ``-> x_hat = D(z)``.
 
     Inputs of any shape are flattened to (b, D) for the selector; the decoder returns the input's
@@ -29,7 +30,7 @@ class ConcreteAutoencoder(OptimizedModule):
     Batches are tuples whose first element is the input ``x``.
     """
 
-    module_arguments = (*OptimizedModule.module_arguments, "selector", "decoder")
+    module_arguments = (*LoggedModule.module_arguments, "selector", "decoder")
 
     def __init__(
         self,
@@ -57,7 +58,7 @@ class ConcreteAutoencoder(OptimizedModule):
         gjs = self.selector.gjs_divergence()
         return {"loss": recon_mse - self.hparams.gjs_weight * gjs, "recon_mse": recon_mse}
 
-    def selection_statistics(self) -> dict[str, Tensor]:
+    def selection_statistics(self) -> dict[str, Tensor | float]:
         """GJS, mean max probability and distinct argmax features of the current selectors."""
         gjs = self.selector.gjs_divergence().detach()
         used = code_histogram(self.selector.selected_features(), self.selector.num_features) > 0
@@ -70,28 +71,8 @@ class ConcreteAutoencoder(OptimizedModule):
             "temperature": self.selector.temperature,
         }
 
-    def _shared_step(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
+    def step(self, batch: tuple[Tensor, ...], stage: str) -> StepOutput:
         x = batch[0]
         x_hat, _ = self(x)
-        terms = self.losses(x, x_hat)
-        on_step = stage == "train"
-        self.log_dict(
-            {f"{stage}/{name}": value for name, value in terms.items()},
-            prog_bar=True,
-            on_step=on_step,
-            on_epoch=not on_step,
-            batch_size=x.shape[0],
-            sync_dist=not on_step,
-        )
-        return terms["loss"]
-
-    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        loss = self._shared_step(batch, "train")
-        self.log_dict(self.selection_statistics(), on_step=True, on_epoch=False)
-        return loss
-
-    def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        return self._shared_step(batch, "val")
-
-    def test_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        return self._shared_step(batch, "test")
+        statistics = self.selection_statistics() if stage == "train" else {}
+        return StepOutput(self.losses(x, x_hat), x.shape[0], training_statistics=statistics)

@@ -18,7 +18,9 @@ import math
 
 from torch import Tensor, nn
 
-from vqlab.models.vqvae import VQVAE, OptimizerFactory, SchedulerFactory
+from vqlab.models.logged_module import StepOutput
+from vqlab.models.optimized import OptimizerFactory, SchedulerFactory
+from vqlab.models.vqvae import VQVAE
 from vqlab.quantizers import QuantizerOutput, VectorQuantizer
 from vqlab.regularizers import HCVQRegularizer
 from vqlab.regularizers.hcvq import HCVQState
@@ -74,16 +76,21 @@ class HCVQ(VQVAE):
         )  # user datamodules may lack it
         self.hcvq.entropy_scale.input_range = (float(value_range[0]), float(value_range[1]))
 
+    def step(self, batch: tuple[Tensor, ...], stage: str) -> StepOutput:
+        out = super().step(batch, stage)
+        state = self.hcvq.last
+        if stage == "train" and self.hcvq.enabled and state is not None:
+            out.training_statistics |= self.hcvq_metrics(state)
+        return out
+
     def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         loss = super().training_step(batch, batch_idx)
         state = self.hcvq.last
-        if self.hcvq.enabled and state is not None:
+        if self.global_step == 0 and batch_idx == 0 and self.hcvq.enabled and state is not None:
+            # Lightning writes every log_every_n_steps from step n - 1 on: show step 0 too
             metrics = self.hcvq_metrics(state)
-            self.log_dict(metrics, on_step=True, on_epoch=False)
-            if self.global_step == 0 and batch_idx == 0:
-                # Lightning writes every log_every_n_steps from step n - 1 on: show step 0 too
-                for logger in self.loggers:
-                    logger.log_metrics({name: float(value) for name, value in metrics.items()}, 0)
+            for logger in self.loggers:
+                logger.log_metrics({name: float(value) for name, value in metrics.items()}, 0)
         return loss
 
     def hcvq_metrics(self, state: HCVQState) -> dict[str, Tensor | float]:

@@ -23,8 +23,8 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from vqlab.errors import check_non_negative, check_positive
-from vqlab.metrics import CodeUsage
-from vqlab.models.optimized import OptimizedModule, OptimizerFactory, SchedulerFactory
+from vqlab.models.logged_module import LoggedModule, StepOutput
+from vqlab.models.optimized import OptimizerFactory, SchedulerFactory
 from vqlab.nets import CategoryEncoders, route
 from vqlab.quantizers import QuantizerOutput, SoftAssignment, VectorQuantizer
 from vqlab.regularizers import AssignmentLosses
@@ -32,7 +32,7 @@ from vqlab.regularizers import AssignmentLosses
 QuantizerFactory = Callable[[], VectorQuantizer]
 
 
-class LearnableVQVAE(OptimizedModule):
+class LearnableVQVAE(LoggedModule):
     """Learnable-assignment categorical VQ-VAE; batches are tuples whose first element is x.
 
     ``quantizer`` is a factory (Hydra ``_partial_: true``) called once per category, so each
@@ -47,12 +47,12 @@ class LearnableVQVAE(OptimizedModule):
     (frozen in ``setup``, before DDP wraps the model) and a run resumed frozen need nothing.
     Logs ``{stage}/loss``, ``{stage}/recon_mse``, ``{stage}/vq_loss``, in training
     ``assign/{balance,orthogonality,family,max_prob}`` and ``temperature``, and every
-    ``usage_window`` steps ``codebook/*`` over the K codebooks' joint histogram (K * codebook_size
-    codes).
+    ``usage_window`` optimizer steps ``codebook/*`` over the K codebooks' joint histogram
+    (K * codebook_size codes) and ``codebook/category_<k>/*`` per category's codebook.
     """
 
     module_arguments = (
-        *OptimizedModule.module_arguments,
+        *LoggedModule.module_arguments,
         "assignment",
         "encoders",
         "quantizer",
@@ -75,9 +75,8 @@ class LearnableVQVAE(OptimizedModule):
         freeze_after_epochs: int | None = None,
         usage_window: int = 50,
     ) -> None:
-        super().__init__(optimizer, scheduler, scheduler_interval)
+        super().__init__(optimizer, scheduler, scheduler_interval, usage_window)
         check_positive("assignment_lr", assignment_lr)
-        check_positive("usage_window", usage_window)
         if gradient_clip_val is not None:
             check_positive("gradient_clip_val", gradient_clip_val)
         if freeze_after_epochs is not None:
@@ -88,10 +87,10 @@ class LearnableVQVAE(OptimizedModule):
         self.quantizers = nn.ModuleList(quantizer() for _ in range(assignment.num_categories))
         self.decoder = decoder
         self.regularizer = regularizer if regularizer is not None else AssignmentLosses()
-        total_codes = sum(q.codebook_size for q in self.quantizers)
-        self.train_usage = CodeUsage(total_codes)
-        self.val_usage = CodeUsage(total_codes)
-        self.train_usage.persistent(True)
+        self.track_code_usage()
+
+    def codebooks(self) -> dict[str, nn.Module]:
+        return {f"category_{k}": quantizer for k, quantizer in enumerate(self.quantizers)}
 
     def forward(self, x: Tensor) -> tuple[Tensor, list[QuantizerOutput], Tensor]:
         """Reconstruction (shape of x), each category's quantizer output, latents (b, K, n, d)."""
@@ -157,56 +156,20 @@ class LearnableVQVAE(OptimizedModule):
         if after is not None and self.current_epoch >= after and not self.assignment.is_frozen:
             self.freeze()
 
-    def _shared_step(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
+    def step(self, batch: tuple[Tensor, ...], stage: str) -> StepOutput:
         x = batch[0]
         x_hat, outputs, z_e = self(x)
         terms = self.losses(x, x_hat, outputs, z_e)
-        on_step = stage == "train"
-        main = {f"{stage}/{name}": terms[name] for name in ("loss", "recon_mse", "vq_loss")}
-        self.log_dict(
-            main,
-            prog_bar=True,
-            on_step=on_step,
-            on_epoch=not on_step,
-            batch_size=x.shape[0],
-            sync_dist=not on_step,
-        )
-        if on_step:
-            probabilities = self.assignment_probabilities().detach()
+        main = {name: terms[name] for name in ("loss", "recon_mse", "vq_loss")}
+        statistics: dict[str, Tensor | float] = {}
+        if stage == "train":
             statistics = {
-                f"assign/{name[7:]}": terms[name].detach()
-                for name in terms
+                f"assign/{name.removeprefix('assign_')}": value.detach()
+                for name, value in terms.items()
                 if name.startswith("assign_")
             }
+            probabilities = self.assignment_probabilities().detach()
             statistics["assign/max_prob"] = probabilities.amax(-1).mean()
             statistics["temperature"] = self.assignment.temperature
-            self.log_dict(statistics, on_step=True, on_epoch=False)
-        usage = self.train_usage if on_step else self.val_usage
-        usage.update(torch.cat([out.counts for out in outputs]))
-        return terms["loss"]
-
-    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        loss = self._shared_step(batch, "train")
-        if (self.global_step + 1) % self.hparams.usage_window == 0:
-            self.log_usage(self.train_usage, "codebook")
-        return loss
-
-    def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        return self._shared_step(batch, "val")
-
-    def test_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        return self._shared_step(batch, "test")
-
-    def on_validation_epoch_end(self) -> None:
-        self.log_usage(self.val_usage, "val")
-
-    def on_test_epoch_start(self) -> None:
-        self.val_usage.reset()
-
-    def on_test_epoch_end(self) -> None:
-        self.log_usage(self.val_usage, "test")
-
-    def log_usage(self, usage: CodeUsage, prefix: str) -> None:
-        """Log the window's codebook statistics under ``prefix/`` and start a new window."""
-        self.log_dict({f"{prefix}/{name}": value for name, value in usage.compute().items()})
-        usage.reset()
+        counts = torch.cat([out.counts for out in outputs])
+        return StepOutput(main, x.shape[0], counts=counts, training_statistics=statistics)

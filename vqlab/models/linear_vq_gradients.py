@@ -1,4 +1,4 @@
-"""The linear VQ-VAE's gradients by hand, and the displacement-projection estimator.
+"""The linear VQ-VAE's gradients by hand.
 
 Model (one batch of B rows): ``Z = X W`` with ``W`` (D, m), ``W^T W = I``; ``k_i = argmin_j
 |z_i - e_j|^2``, ``Q = E[k]``; ``X_hat = Z_q W^T`` where ``Z_q`` has the value ``Q``. Loss, every
@@ -14,7 +14,6 @@ with ``alpha`` weighting the codebook term.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -57,19 +56,3 @@ def _straight_through_gradients(
     sums = torch.zeros_like(codebook).index_add_(0, indices, z)  # (K, m)
     grad_codebook = (2.0 * alpha / batch) * (counts[:, None] * codebook - sums)
     return grad_w, grad_codebook
-
-
-def displacement_projection(z: Tensor, z_q: Tensor, eps: float = 1e-8) -> Tensor:
-    """Value ``z_q``; gradient to ``z`` projected on the unit displacement ``u = (q - z)/|q - z|``.
-
-    ``dL/dz := (dL/dz_q . u) u`` and no gradient to ``z_q``. This is the estimator that the
-    linear VQ-VAE study this lab reproduces calls "rotation"; it is not the rotation trick of
-    Fifty et al. 2024 (``vqlab.functional.rotation_trick``), which rotates the whole gradient.
-    Where ``z = q`` (``|q - z| < eps``) the gradient is 0.
-
-    z, z_q: (..., d) -> (..., d).
-    """
-    direction = F.normalize((z_q - z).detach(), dim=-1, eps=eps)
-    along = (z * direction).sum(-1, keepdim=True)
-    # value: z_q exactly (the added term is 0); gradient: direction (direction . upstream)
-    return z_q.detach() + direction * (along - along.detach())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -40,23 +39,6 @@ class OptimizedModule(RandomStateCheckpoint):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
-
-    @classmethod
-    def load_from_checkpoint(  # type: ignore[override]
-        cls, checkpoint_path: str | Path, map_location: Any = None, **kwargs: Any
-    ) -> OptimizedModule:
-        """The model of a run's checkpoint, rebuilt from the run's saved Hydra config.
-
-        ``<run>/checkpoints/x.ckpt`` -> ``vqlab.load_run(<run>, x.ckpt)``: the modules and
-        factories (kept out of the checkpoint's hyperparameters) come from ``<run>/.hydra/``, so
-        no module has to be built by hand. Passing them as ``kwargs`` uses Lightning's loader.
-        """
-        if kwargs:
-            return super().load_from_checkpoint(checkpoint_path, map_location, **kwargs)
-        from vqlab.runs.loading import load_run  # loading builds models: imported when called
-
-        path = Path(checkpoint_path)
-        return load_run(path.parent.parent, path, device=map_location or "cpu")
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """The optimizer's parameter groups: one group of every parameter by default.

@@ -1,43 +1,33 @@
 """The VQ-VAE as a LightningModule: encoder -> codebook quantizer -> decoder.
 
-van den Oord et al., "Neural Discrete Representation Learning", 2017, arXiv:1711.00937, Eq. 3:
-``L = ||x - D(z_q)||^2 + quantizer loss`` (codebook + beta * commitment for a gradient codebook,
-beta * commitment alone for an EMA codebook).
+van den Oord et al., "Neural Discrete Representation Learning", 2017, arXiv:1711.00937, Sec. 3
+(its loss, Eq. 3, is ``QuantizedAutoencoder``'s).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
-import torch.distributed as dist
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vqlab.errors import check_positive
-from vqlab.metrics import CodeUsage, histogram_statistics
-from vqlab.models.optimized import OptimizedModule, OptimizerFactory, SchedulerFactory
+from vqlab.models.autoencoder import QuantizedAutoencoder
+from vqlab.models.optimized import OptimizerFactory, SchedulerFactory
 from vqlab.quantizers import CompositeQuantizer, QuantizerOutput, VectorQuantizer
 
 
-class VQVAE(OptimizedModule):
+class VQVAE(QuantizedAutoencoder):
     """Discrete autoencoder ``x -> z_e = E(x) -> z_q = Q(z_e) -> x_hat = D(z_q)``.
 
     The codebook kind is the quantizer's business (EMA or straight-through): this module has no
-    branch on it. Logs ``{stage}/loss``, ``{stage}/recon_mse``, ``{stage}/vq_loss`` every step and,
-    every ``usage_window`` optimizer steps, ``codebook/{perplexity,usage,dead_fraction,entropy}``
-    of the codes used in that window (``val/{...}`` over a whole validation epoch); with several
-    codebooks (grouped, residual) also ``.../{name}_{i}`` for codebook ``i``. Under gradient
-    accumulation the window is logged on the batch that ends its optimizer step only. The open
-    window's histogram is checkpointed summed over ranks and loaded by rank 0 alone, so a run
-    resumed under DDP reports what the uninterrupted one does. The quantizer's named terms
-    (``entropy_loss``) are logged as ``codebook/{name}`` (``val/{name}``).
+    branch on it. Logs ``{stage}/loss``, ``{stage}/recon_mse``, ``{stage}/vq_loss``, the
+    quantizer's named terms, and the code-usage windows (``vqlab.models.logged_module``).
     ``codebook_lr``: the learning rate of the quantizer's parameters, a parameter group of its
     own (seed lever 10, a slower codebook); ``None``: the optimizer's.
     Batches are tuples whose first element is the input ``x``.
     """
 
-    module_arguments = (*OptimizedModule.module_arguments, "encoder", "quantizer", "decoder")
+    module_arguments = (*QuantizedAutoencoder.module_arguments, "encoder", "quantizer", "decoder")
 
     def __init__(
         self,
@@ -50,8 +40,7 @@ class VQVAE(OptimizedModule):
         usage_window: int = 50,
         codebook_lr: float | None = None,
     ) -> None:
-        super().__init__(optimizer, scheduler, scheduler_interval)
-        check_positive("usage_window", usage_window)
+        super().__init__(optimizer, scheduler, scheduler_interval, usage_window)
         if codebook_lr is not None:
             check_positive("codebook_lr", codebook_lr)
         # the factories are rebuilt from the run's Hydra config; checkpoints hold plain values only
@@ -59,10 +48,10 @@ class VQVAE(OptimizedModule):
         self.encoder = encoder
         self.quantizer = quantizer
         self.decoder = decoder
-        self.train_usage = CodeUsage(quantizer.codebook_size)
-        self.val_usage = CodeUsage(quantizer.codebook_size)
-        # the window's histogram is training state: an interrupted run resumes mid-window
-        self.train_usage.persistent(True)
+        self.track_code_usage()
+
+    def codebooks(self) -> dict[str, nn.Module]:
+        return {"": self.quantizer}
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """One group, or, with ``codebook_lr``, the quantizer's parameters at ``codebook_lr``."""
@@ -89,122 +78,3 @@ class VQVAE(OptimizedModule):
     def decode(self, indices: Tensor) -> Tensor:
         """Reconstruction ``x_hat`` from code indices of the shape ``encode`` returns."""
         return self.decoder(self.quantizer.decode(indices))
-
-    def losses(self, x: Tensor, x_hat: Tensor, quantized: QuantizerOutput) -> dict[str, Tensor]:
-        """Named loss terms; ``loss`` is their total. Variants add their own terms here."""
-        recon_mse = F.mse_loss(x_hat.float(), x.float())
-        return {
-            "loss": recon_mse + quantized.loss,
-            "recon_mse": recon_mse,
-            "vq_loss": quantized.loss,
-        }
-
-    def _shared_step(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
-        x = batch[0]
-        x_hat, quantized = self(x)
-        terms = self.losses(x, x_hat, quantized)
-        on_step = stage == "train"
-        self.log_dict(
-            {f"{stage}/{name}": value for name, value in terms.items()},
-            prog_bar=True,
-            on_step=on_step,
-            on_epoch=not on_step,
-            batch_size=x.shape[0],
-            sync_dist=not on_step,
-        )
-        if quantized.terms:
-            prefix = "codebook" if on_step else stage
-            self.log_dict(
-                {f"{prefix}/{name}": value for name, value in quantized.terms.items()},
-                on_step=on_step,
-                on_epoch=not on_step,
-                batch_size=x.shape[0],
-                sync_dist=not on_step,
-            )
-        usage = self.train_usage if stage == "train" else self.val_usage
-        usage.update(quantized.counts)
-        return terms["loss"]
-
-    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        loss = self._shared_step(batch, "train")
-        if self.ends_optimizer_step(batch_idx) and (
-            (self.global_step + 1) % self.hparams.usage_window == 0
-        ):
-            self.log_usage(self.train_usage, "codebook")
-        return loss
-
-    def ends_optimizer_step(self, batch_idx: int) -> bool:
-        """Whether the optimizer steps after this training batch (Lightning's accumulation rule:
-        every ``accumulate_grad_batches`` batches and on the last batch of an epoch)."""
-        if self._trainer is None:
-            return True
-        trainer = self.trainer
-        return (batch_idx + 1) % trainer.accumulate_grad_batches == 0 or (
-            batch_idx + 1 == trainer.num_training_batches
-        )
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        super().on_save_checkpoint(checkpoint)
-        for key, histogram in self.training_histograms().items():
-            summed = histogram.clone()
-            if dist.is_available() and dist.is_initialized():
-                dist.all_reduce(summed)  # every rank builds the checkpoint: a collective
-            checkpoint["state_dict"][key] = summed
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        super().on_load_checkpoint(checkpoint)
-        rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
-        state = checkpoint["state_dict"]
-        for key in self.training_histograms():
-            if rank > 0 and key in state:
-                state[key] = torch.zeros_like(state[key])
-
-    def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        return self._shared_step(batch, "val")
-
-    def test_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        return self._shared_step(batch, "test")
-
-    def on_validation_epoch_end(self) -> None:
-        self.log_usage(self.val_usage, "val")
-
-    def on_test_epoch_start(self) -> None:
-        self.val_usage.reset()
-
-    def on_test_epoch_end(self) -> None:
-        self.log_usage(self.val_usage, "test")
-
-    def usage_statistics(self, usage: CodeUsage) -> dict[str, Tensor]:
-        """The window's statistics summed over ranks; with several codebooks also per codebook."""
-        with usage.sync_context():  # the histogram summed over ranks, as ``compute`` sees it
-            histogram = usage.histogram.clone()
-        metrics = histogram_statistics(histogram)
-        sizes = self.quantizer.codebook_sizes
-        if len(sizes) > 1:
-            for part, part_histogram in enumerate(histogram.split(sizes)):
-                statistics = histogram_statistics(part_histogram)
-                metrics |= {f"{name}_{part}": value for name, value in statistics.items()}
-        return metrics
-
-    def log_usage(self, usage: CodeUsage, prefix: str) -> None:
-        """Log the window's codebook statistics under ``prefix/`` and start a new window.
-
-        ``usage`` (the fraction of codes in use) also shows in the progress bar. The histogram is
-        already summed across ranks; ``sync_dist`` at epoch level only silences Lightning's DDP
-        warning (averaging equal values), per training step it would cost a sync.
-        """
-        statistics = {f"{prefix}/{name}": v for name, v in self.usage_statistics(usage).items()}
-        sync = prefix != "codebook"
-        usage_key = f"{prefix}/usage"
-        if usage_key in statistics:
-            self.log(usage_key, statistics.pop(usage_key), prog_bar=True, sync_dist=sync)
-        self.log_dict(statistics, sync_dist=sync)
-        usage.reset()
-
-    def training_histograms(self) -> dict[str, Tensor]:
-        """State-dict key -> histogram of every training usage window (one, or one per level)."""
-        return {
-            ".".join(filter(None, ("train_usage", name, "histogram"))): usage.histogram
-            for name, usage in self.train_usage.named_modules()
-            if isinstance(usage, CodeUsage)
-        }

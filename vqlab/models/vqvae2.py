@@ -23,12 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
 
-from vqlab.errors import check_positive
-from vqlab.metrics.level_usage import LevelCodeUsage
-from vqlab.models.optimized import OptimizedModule
-from vqlab.models.vqvae import VQVAE, OptimizerFactory, SchedulerFactory
+from vqlab.models.autoencoder import QuantizedAutoencoder
+from vqlab.models.optimized import OptimizerFactory, SchedulerFactory
 from vqlab.nets.hierarchical import TwoLevelConvDecoder, TwoLevelConvEncoder
 from vqlab.quantizers import QuantizerOutput, VectorQuantizer
 
@@ -55,13 +54,13 @@ class TwoLevelOutput:
         }
 
     @property
-    def counts(self) -> dict[str, Tensor]:
-        """Each level's (K,) code histogram, keyed as ``LevelCodeUsage`` reads it."""
-        return {"top": self.top.counts, "bottom": self.bottom.counts}
+    def counts(self) -> Tensor:
+        """Both levels' code histograms, top then bottom (``VQVAE2.codebooks`` order)."""
+        return torch.cat([self.top.counts, self.bottom.counts])
 
 
-class VQVAE2(VQVAE):
-    """VQ-VAE with two codebook levels; training steps, logging and usage windows are VQVAE's.
+class VQVAE2(QuantizedAutoencoder):
+    """VQ-VAE with two codebook levels (steps, logging and usage windows: ``LoggedModule``).
 
     Logs, besides VQVAE's ``{stage}/{loss,recon_mse,vq_loss}``, ``{stage}/{top,bottom}/vq_loss``
     and ``codebook/{top,bottom}/{perplexity,usage,dead_fraction,entropy}`` every
@@ -70,7 +69,7 @@ class VQVAE2(VQVAE):
     """
 
     module_arguments = (
-        *OptimizedModule.module_arguments,
+        *QuantizedAutoencoder.module_arguments,
         "encoder",
         "top_quantizer",
         "bottom_quantizer",
@@ -88,22 +87,16 @@ class VQVAE2(VQVAE):
         scheduler_interval: str = "epoch",
         usage_window: int = 50,
     ) -> None:
-        # VQVAE's constructor sets up one codebook's usage windows; everything VQVAE does after
-        # construction reads them through ``counts`` / ``update`` / ``compute`` and serves both
-        OptimizedModule.__init__(self, optimizer, scheduler, scheduler_interval)
-        check_positive("usage_window", usage_window)
-        # named: Lightning collects constructor arguments only along zero-argument super() calls
-        self.save_hyperparameters(
-            {"scheduler_interval": scheduler_interval, "usage_window": usage_window}
-        )
+        super().__init__(optimizer, scheduler, scheduler_interval, usage_window)
+        self.save_hyperparameters(ignore=list(self.module_arguments))
         self.encoder = encoder
         self.top_quantizer = top_quantizer
         self.bottom_quantizer = bottom_quantizer
         self.decoder = decoder
-        sizes = {"top": top_quantizer.codebook_size, "bottom": bottom_quantizer.codebook_size}
-        self.train_usage = LevelCodeUsage(sizes)
-        self.val_usage = LevelCodeUsage(sizes)
-        self.train_usage.persistent(True)
+        self.track_code_usage()
+
+    def codebooks(self) -> dict[str, nn.Module]:
+        return {"top": self.top_quantizer, "bottom": self.bottom_quantizer}
 
     def forward(self, x: Tensor) -> tuple[Tensor, TwoLevelOutput]:
         """Reconstruction ``x_hat`` and both levels' quantizer outputs for a batch ``x``."""
@@ -116,10 +109,6 @@ class VQVAE2(VQVAE):
         """VQVAE's terms (``vq_loss`` = both levels) and each level's quantizer loss."""
         terms = super().losses(x, x_hat, quantized)
         return terms | {"top/vq_loss": quantized.top.loss, "bottom/vq_loss": quantized.bottom.loss}
-
-    def usage_statistics(self, usage: LevelCodeUsage) -> dict[str, Tensor]:  # type: ignore[override]
-        """Each level's statistics, summed over ranks, as ``{level}/{name}``."""
-        return usage.compute()
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Code indices ``(top (b, h_t, w_t), bottom (b, h_b, w_b))``; no codebook update."""

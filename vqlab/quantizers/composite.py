@@ -25,7 +25,11 @@ class CompositeQuantizer(nn.Module):
     ``codebook_size`` is the total number of codes, ``codebook_sizes`` the size of each child's
     codebook (the model logs usage per child from them). Subclasses define ``forward``,
     ``encode`` and ``decode`` with the ``VectorQuantizer`` contract on (..., dim) inputs.
+    ``part_name`` names the children in metrics (``group`` -> ``codebook/group_0/usage``, see
+    ``vqlab.quantizers.naming``); ``None`` for a wrapper of one child, which keeps its name.
     """
+
+    part_name: str | None = None
 
     def __init__(self, dim: int, quantizers: Sequence[VectorQuantizer]) -> None:
         super().__init__()

@@ -4,7 +4,9 @@
   van den Oord et al. 2017, arXiv:1711.00937, Sec. 3.2);
 - ``rotation``: the rotation trick, ``z_q := sg[lambda R] z_e`` with ``R`` the rotation taking
   ``z_e / |z_e|`` to ``z_q / |z_q|`` and ``lambda = |z_q| / |z_e|`` (Fifty et al., "Restructuring
-  Vector Quantization with the Rotation Trick", 2024, arXiv:2410.06424, Sec. 4.2).
+  Vector Quantization with the Rotation Trick", 2024, arXiv:2410.06424, Sec. 4.2);
+- ``displacement``: the gradient to ``z_e`` projected on the unit displacement towards ``z_q``
+  (``vqlab.functional.displacement_projection``; what the linear VQ study calls "rotation").
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from collections.abc import Callable
 from torch import Tensor
 
 from vqlab.errors import ConfigValueError
-from vqlab.functional import rotation_trick, straight_through
+from vqlab.functional import displacement_projection, rotation_trick, straight_through
 
 GradientEstimator = Callable[[Tensor, Tensor], Tensor]
 GRADIENT_ESTIMATORS: dict[str, GradientEstimator] = {
     "ste": straight_through,
     "rotation": rotation_trick,
+    "displacement": displacement_projection,
 }
 
 

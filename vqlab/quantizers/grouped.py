@@ -24,6 +24,8 @@ class GroupedQuantizer(CompositeQuantizer):
     The product space holds ``K_g^G`` code combinations.
     """
 
+    part_name = "group"
+
     def __init__(self, dim: int, num_groups: int, quantizer: QuantizerFactory) -> None:
         check_positive("num_groups", num_groups)
         if dim % num_groups:

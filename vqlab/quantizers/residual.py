@@ -27,6 +27,8 @@ class ResidualQuantizer(CompositeQuantizer):
     straight-through outputs, which hands ``z_e`` N times the upstream gradient.
     """
 
+    part_name = "stage"
+
     def __init__(self, dim: int, num_stages: int, quantizer: QuantizerFactory) -> None:
         check_positive("num_stages", num_stages)
         super().__init__(dim, [quantizer(dim=dim) for _ in range(num_stages)])
