@@ -117,12 +117,32 @@ def decoder_mse(model: ConcreteAutoencoder, images: torch.Tensor) -> float:
         return torch.mean((model(images)[0] - images) ** 2).item()
 
 
+VARIANTS = ("cae", "gjs", "ip", "gjs_ip")
+
+
+def cae_variants(
+    settings: TrainSettings, names: tuple[str, ...] = VARIANTS
+) -> list[tuple[float, int | None]]:
+    """(GJS weight, indirect_dim) of each CAE to train: ``cae`` free logits without GJS, ``gjs``
+    with ``settings.gjs_weight``, ``ip`` IP logits (``settings.indirect_dim``), ``gjs_ip`` both;
+    a variant whose knob is off (weight 0, no indirect_dim) falls back to ``cae`` (run once)."""
+    weight, indirect = settings.gjs_weight, settings.indirect_dim
+    chosen = {
+        "cae": (0.0, None),
+        "gjs": (weight, None),
+        "ip": (0.0, indirect),
+        "gjs_ip": (weight, indirect),
+    }
+    return list(dict.fromkeys(chosen[name] for name in names))
+
+
 def compare(
     name: str,
     splits: dict[str, torch.Tensor],
     ks: list[int],
     settings: TrainSettings,
     figures: Path = FIGURES,
+    variants: tuple[str, ...] = VARIANTS,
 ) -> list[dict]:
     """One row per (k, method); saves the masks as ``<figures>/cae_<name>_masks.png``."""
     train, test = (splits[split].flatten(1).numpy() for split in ("train", "test"))
@@ -140,12 +160,7 @@ def compare(
             }
         )
         masks[(k, "highest variance")] = variance_pixels
-        variants = [
-            (weight, indirect)
-            for weight in dict.fromkeys((0.0, settings.gjs_weight))
-            for indirect in dict.fromkeys((None, settings.indirect_dim))
-        ]
-        for weight, indirect in variants:
+        for weight, indirect in cae_variants(settings, variants):
             start = time.perf_counter()
             model = train_cae(
                 splits, k, replace(settings, gjs_weight=weight, indirect_dim=indirect)
@@ -244,7 +259,13 @@ def main() -> None:
     parser.add_argument("--mnist-root", type=Path, default=Path("data"))
     parser.add_argument("--mnist-train", type=int, default=50000)
     parser.add_argument("--mnist-epochs", type=int, default=100)
+    parser.add_argument("--mnist-batch-size", type=int, default=256)
+    parser.add_argument("--mnist-lr", type=float, default=1e-3)
     parser.add_argument("--figures", type=Path, default=FIGURES, help="where the masks go")
+    parser.add_argument(
+        "--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), help="CAEs to train"
+    )
+    parser.add_argument("--skip-digits", action="store_true", help="only the MNIST k = 50 table")
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: k = 4, 1 epoch, figures in a temp dir"
     )
@@ -256,9 +277,11 @@ def main() -> None:
     settings = TrainSettings(
         args.epochs, args.batch_size, args.lr, args.gjs_weight, args.seed, args.indirect_dim
     )
-    name = "digits" if args.indirect_dim is None else f"digits_ip{args.indirect_dim}"
-    rows = compare(name, digits_splits(args.seed), args.ks, settings, args.figures)
-    print_table("digits (64 pixels; MSE in [0, 1] pixel units)", rows)
+    variants = tuple(args.variants)
+    if not args.skip_digits:
+        name = "digits" if args.indirect_dim is None else f"digits_ip{args.indirect_dim}"
+        rows = compare(name, digits_splits(args.seed), args.ks, settings, args.figures, variants)
+        print_table("digits (64 pixels; MSE in [0, 1] pixel units)", rows)
     if args.mnist_root is None:
         return
     splits = mnist_splits(args.mnist_root, args.mnist_train, args.seed)
@@ -268,8 +291,10 @@ def main() -> None:
             "skipping the k = 50 MNIST comparison; pass --mnist-root"
         )
         return
-    mnist = replace(settings, epochs=args.mnist_epochs, batch_size=256, lr=1e-3)
-    rows = compare("mnist", splits, [50], mnist, args.figures)
+    mnist = replace(
+        settings, epochs=args.mnist_epochs, batch_size=args.mnist_batch_size, lr=args.mnist_lr
+    )
+    rows = compare(f"mnist_seed{args.seed}", splits, [50], mnist, args.figures, variants)
     print_table("MNIST k = 50 (paper: CAE 0.026, PCA 0.012, PFA 0.051, LS 0.070)", rows)
 
 

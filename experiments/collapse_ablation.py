@@ -37,6 +37,7 @@ CONF_DIR = ROOT / "conf"
 LEVERS = (
     "ste", "rotation", "ema", "cosine", "lowdim", "simvq", "entropy",
     "grouped", "residual2", "residual4", "growth", "ema_kmeans_respawn",
+    "fsq", "lfq", "affine", "orthogonal", "cvq", "curriculum",
 )  # fmt: skip
 METRICS = ("test/usage", "test/perplexity", "test/recon_mse")
 

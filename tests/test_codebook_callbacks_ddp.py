@@ -9,7 +9,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from codebook_harness import TinyAutoencoder, stand_in_trainer
 
-from vqlab.callbacks import DeadCodeRespawn, KMeansInit
+from vqlab.callbacks import DeadCodeRespawn, KMeansInit, OnlineClusteredReinit
 from vqlab.quantizers import EMAQuantizer, STEQuantizer
 
 WORLD_SIZE = 2
@@ -47,8 +47,30 @@ def worker(rank: int, directory: str) -> None:
         }
         states[name]["initialised"] = initialised
         states[name]["replaced"] = torch.tensor(replaced)
+    states["OnlineClusteredReinit"] = online_reinit_state(rank)
     torch.save(states, Path(directory) / f"rank{rank}.pt")
     dist.destroy_process_group()
+
+
+def online_reinit_state(rank: int) -> dict[str, torch.Tensor]:
+    """Three CVQ re-init steps from the same codebook (as DDP gives) on rank-dependent data."""
+    torch.manual_seed(0)
+    model = TinyAutoencoder(STEQuantizer(codebook_size=16, dim=4))
+    start = model.quantizer.codebook.detach().clone()
+    callback = OnlineClusteredReinit(decay=0.5, sharpness=0.1)
+    callback.setup(None, model, "fit")
+    model.train()
+    moved = 0
+    with torch.no_grad():
+        for x in rank_batches(rank, 3):
+            model(x)
+            moved += callback.step("quantizer", model.quantizer, *callback.latest.pop("quantizer"))
+    return {
+        "codebook": model.quantizer.codebook.detach().clone(),
+        "usage": callback.usage["quantizer"].clone(),
+        "changed": torch.tensor(not torch.equal(start, model.quantizer.codebook.detach())),
+        "moved": torch.tensor(moved),
+    }
 
 
 def test_kmeans_init_and_respawn_give_identical_codebooks_on_every_rank(tmp_path: Path) -> None:
@@ -59,3 +81,7 @@ def test_kmeans_init_and_respawn_give_identical_codebooks_on_every_rank(tmp_path
         for key, value in ranks[0][name].items():
             assert torch.equal(value, ranks[1][name][key]), (name, key)
         assert int(ranks[0][name]["replaced"]) > 0  # a respawn happened
+    cvq = [ranks[rank]["OnlineClusteredReinit"] for rank in range(WORLD_SIZE)]
+    for key, value in cvq[0].items():
+        assert torch.equal(value, cvq[1][key]), ("OnlineClusteredReinit", key)
+    assert bool(cvq[0]["changed"]) and int(cvq[0]["moved"]) > 0

@@ -11,6 +11,7 @@ import torch
 from scipy.stats import entropy as scipy_entropy
 
 from vqlab.errors import ConfigValueError
+from vqlab.functional import rotation_trick
 from vqlab.quantizers import (
     EMAQuantizer,
     EntropyRegularizedQuantizer,
@@ -68,9 +69,18 @@ def test_residual_gradient_to_the_input_is_the_upstream_gradient() -> None:
 @pytest.mark.parametrize(
     ("make", "key"),
     [
-        (lambda: GroupedQuantizer(10, 3, partial(STEQuantizer, 4)), "num_groups"),
-        (lambda: GroupedQuantizer(10, 0, partial(STEQuantizer, 4)), "num_groups"),
-        (lambda: ResidualQuantizer(10, 0, partial(STEQuantizer, 4)), "num_stages"),
+        (
+            lambda: GroupedQuantizer(10, num_groups=3, quantizer=partial(STEQuantizer, 4)),
+            "num_groups",
+        ),
+        (
+            lambda: GroupedQuantizer(10, num_groups=0, quantizer=partial(STEQuantizer, 4)),
+            "num_groups",
+        ),
+        (
+            lambda: ResidualQuantizer(10, num_stages=0, quantizer=partial(STEQuantizer, 4)),
+            "num_stages",
+        ),
         (lambda: EntropyRegularizedQuantizer(4, partial(STEQuantizer, 4), tau=0.0), "tau"),
     ],
 )
@@ -126,3 +136,54 @@ def test_blocked_soft_assignment_and_its_gradient_equal_the_dense_softmax() -> N
         strict=True,
     ):
         torch.testing.assert_close(got, expected)
+
+
+def test_residual_uses_its_stages_rotation_estimator_on_the_sum() -> None:
+    torch.manual_seed(0)
+    rotation = ResidualQuantizer(
+        4, num_stages=2, quantizer=partial(STEQuantizer, 8, estimator="rotation")
+    )
+    ste = ResidualQuantizer(4, num_stages=2, quantizer=partial(STEQuantizer, 8))
+    ste.load_state_dict(rotation.state_dict())
+    z = torch.randn(20, 4, requires_grad=True)
+    upstream = torch.randn(20, 4)
+    out = rotation(z)
+    (grad,) = torch.autograd.grad(out.quantized, z, upstream)
+    # the rotation trick of z onto the stages' sum, computed independently of the quantizer
+    z_q = rotation.decode(out.indices).detach()
+    leaf = z.detach().requires_grad_()
+    (expected,) = torch.autograd.grad(rotation_trick(leaf, z_q), leaf, upstream)
+    torch.testing.assert_close(out.quantized, z_q)
+    torch.testing.assert_close(grad, expected)
+    (ste_grad,) = torch.autograd.grad(ste(z).quantized, z, upstream)
+    torch.testing.assert_close(ste_grad, upstream)
+    assert not torch.allclose(grad, upstream, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("make", "child"),
+    [
+        (lambda child: ResidualQuantizer(4, num_stages=2, quantizer=child), "stage"),
+        (lambda child: GroupedQuantizer(4, num_groups=2, quantizer=child), "group"),
+    ],
+)
+def test_composites_pass_on_their_childrens_named_terms(make, child: str) -> None:
+    torch.manual_seed(0)
+    regularized = partial(EntropyRegularizedQuantizer, quantizer=partial(STEQuantizer, 8))
+    quantizer = make(regularized)
+    z = torch.randn(30, 4)
+    out = quantizer(z)
+    assert set(out.terms) == {f"{child}_0/entropy_loss", f"{child}_1/entropy_loss"}
+    inputs = children_inputs(quantizer, z)
+    children = [q(part) for q, part in zip(quantizer.quantizers, inputs, strict=True)]
+    for index, expected in enumerate(children):
+        value = out.terms[f"{child}_{index}/entropy_loss"]
+        torch.testing.assert_close(value, expected.terms["entropy_loss"])
+
+
+def children_inputs(quantizer, z: torch.Tensor) -> list[torch.Tensor]:
+    """What each child of a grouped or residual quantizer sees for input ``z``."""
+    if isinstance(quantizer, GroupedQuantizer):
+        return list(quantizer.split(z))
+    first = quantizer.quantizers[0](z).quantized.detach()
+    return [z, z - first]

@@ -19,7 +19,12 @@ from vqlab.callbacks.codebook_figures import principal_plane
 from vqlab.callbacks.image_logging import to_uint8, upscale_factor
 from vqlab.cli.one_line import one_line_errors
 from vqlab.cli.sweep_metric import optimized_value
-from vqlab.errors import CheckpointMismatchError
+from vqlab.errors import (
+    CheckpointMismatchError,
+    ConfigError,
+    RunDirectoryError,
+    UnknownConfigKeyError,
+)
 from vqlab.loggers import run_name
 from vqlab.report import __main__ as report
 from vqlab.runs.loading import load_run
@@ -157,7 +162,15 @@ def test_tokenize_arguments_name_the_unknown_key_and_the_split() -> None:
         {"run_dir": "r", "split": "val"},
         ["data.root=/d"],
     )
-    with pytest.raises(ValueError, match="unknown argument 'splt=val'"):
+    with pytest.raises(UnknownConfigKeyError, match="unknown argument 'splt=val'"):
         tokenize.parse_arguments(["run_dir=r", "splt=val"])
     with pytest.raises(ValueError, match="split must be one of train, val, test, got 'dev'"):
         tokenize.parse_arguments(["run_dir=r", "split=dev"])
+    with pytest.raises(ConfigError, match="run_dir is required"):
+        tokenize.parse_arguments(["split=val"])
+
+
+def test_a_file_that_is_not_a_wandb_run_is_a_one_line_error(tmp_path) -> None:
+    (tmp_path / "run-x.wandb").write_bytes(b"not a run")
+    with pytest.raises(RunDirectoryError, match="is not a W&B run file"):
+        read_records(tmp_path / "run-x.wandb")

@@ -1,4 +1,5 @@
-"""Two-process gloo DDP on CPU: every rank ends with the same codebook, counts summed over ranks."""
+"""Two-process gloo DDP on CPU: every rank ends with the same codebook, counts summed over ranks;
+``vqlab.distributed`` gathers every rank's objects in rank order."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from vqlab.distributed import all_gather_objects
 from vqlab.metrics import CodeUsage
 from vqlab.quantizers import EMAQuantizer
 
@@ -36,6 +38,7 @@ def worker(rank: int, directory: str) -> None:
         usage.update(quantizer(z).counts)
     state = {name: buffer.clone() for name, buffer in quantizer.named_buffers()}
     state["perplexity"] = usage.compute()["perplexity"]
+    state["gathered"] = all_gather_objects(f"rank {rank}")
     torch.save(state, Path(directory) / f"rank{rank}.pt")
     dist.destroy_process_group()
 
@@ -54,3 +57,8 @@ def test_ema_codebooks_agree_and_counts_are_summed_over_ranks(tmp_path: Path) ->
     torch.testing.assert_close(states[0]["cluster_size"], reference.cluster_size)
     torch.testing.assert_close(states[0]["codebook"], reference.codebook)
     torch.testing.assert_close(states[0]["perplexity"], usage.compute()["perplexity"])
+    assert states[0]["gathered"] == states[1]["gathered"] == ["rank 0", "rank 1"]
+
+
+def test_all_gather_objects_is_a_one_element_list_without_a_process_group() -> None:
+    assert all_gather_objects({"a": 1}) == [{"a": 1}]

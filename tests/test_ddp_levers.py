@@ -14,11 +14,17 @@ from torch.nn.parallel import DistributedDataParallel
 
 from vqlab.quantizers import (
     AccumulatedEMAQuantizer,
+    AffineQuantizer,
+    BSQQuantizer,
     CosineQuantizer,
+    DimensionCurriculumQuantizer,
     EMAQuantizer,
     EntropyRegularizedQuantizer,
+    FSQQuantizer,
     GroupedQuantizer,
     GrowingQuantizer,
+    LFQQuantizer,
+    OrthogonalRegularizedQuantizer,
     ProjectedQuantizer,
     ResidualQuantizer,
     SimVQQuantizer,
@@ -32,12 +38,23 @@ QUANTIZERS: dict[str, Callable[[], nn.Module]] = {
     "rotation": lambda: STEQuantizer(16, DIM, estimator="rotation"),
     "cosine": lambda: CosineQuantizer(16, DIM),
     "simvq": lambda: SimVQQuantizer(16, DIM),
-    "lowdim": lambda: ProjectedQuantizer(DIM, 2, partial(STEQuantizer, 16)),
+    "lowdim": lambda: ProjectedQuantizer(DIM, codebook_dim=2, quantizer=partial(STEQuantizer, 16)),
     "entropy": lambda: EntropyRegularizedQuantizer(DIM, partial(STEQuantizer, 16), weight=1.0),
-    "grouped": lambda: GroupedQuantizer(DIM, 2, partial(EMAQuantizer, 16, decay=0.9)),
-    "residual": lambda: ResidualQuantizer(DIM, 2, partial(STEQuantizer, 16)),
-    "growing": lambda: GrowingQuantizer(DIM, 4, partial(STEQuantizer, 16)),
+    "grouped": lambda: GroupedQuantizer(
+        DIM, num_groups=2, quantizer=partial(EMAQuantizer, 16, decay=0.9)
+    ),
+    "residual": lambda: ResidualQuantizer(DIM, num_stages=2, quantizer=partial(STEQuantizer, 16)),
+    "growing": lambda: GrowingQuantizer(DIM, initial_size=4, quantizer=partial(STEQuantizer, 16)),
     "ema_accumulated": lambda: AccumulatedEMAQuantizer(16, DIM, decay=0.9, accumulate_batches=2),
+    # implied codebooks: their state is the projections (LFQ's batch entropy is all-reduced)
+    "fsq": lambda: FSQQuantizer(DIM, levels=[4, 3]),
+    "lfq": lambda: LFQQuantizer(DIM, codebook_size=8, tau=0.5),
+    "bsq": lambda: BSQQuantizer(DIM, codebook_size=8, tau=0.5),
+    "affine": lambda: AffineQuantizer(16, DIM),
+    "orthogonal": lambda: OrthogonalRegularizedQuantizer(DIM, quantizer=partial(STEQuantizer, 16)),
+    "curriculum": lambda: DimensionCurriculumQuantizer(
+        DIM, codebook_dim=2, quantizer=partial(STEQuantizer, 16)
+    ),
 }
 
 

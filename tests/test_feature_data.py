@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from vqlab.data import GroupedFeaturesDataModule, TabularDataModule
-from vqlab.errors import ConfigValueError
+from vqlab.errors import ConfigValueError, DataIntegrityError
 
 
 def test_grouped_features_are_correlated_within_and_not_across_planted_groups() -> None:
@@ -64,10 +64,13 @@ def test_standardisation_uses_the_training_split(tmp_path: Path) -> None:
 
 def test_a_table_that_is_not_2d_numeric_is_rejected(tmp_path: Path) -> None:
     np.save(tmp_path / "t.npy", np.zeros(5))
-    with pytest.raises(ValueError, match="expected a 2-D numeric array"):
+    with pytest.raises(DataIntegrityError, match="expected a 2-D numeric array"):
         TabularDataModule(str(tmp_path / "t.npy"), num_features=1)
-    with pytest.raises(ValueError, match=r"expected a \.npy or \.csv file"):
+    with pytest.raises(ConfigValueError, match=r"path must be a \.npy or \.csv file"):
         TabularDataModule(str(tmp_path / "t.parquet"), num_features=1)
+    (tmp_path / "ragged.csv").write_text("a,b\n1,2\n3\n")
+    with pytest.raises(DataIntegrityError, match="row 3 has 1 values"):
+        TabularDataModule(str(tmp_path / "ragged.csv"), num_features=2)
     with pytest.raises(ConfigValueError, match="num_features must be 2"):
         np.save(tmp_path / "u.npy", np.zeros((4, 2)))
         TabularDataModule(str(tmp_path / "u.npy"))

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import pytest
 import torch
 from conftest import CONF_DIR, compose_train_config
-from hydra.utils import get_method, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from vqlab.cli.one_line import one_line_errors
+from vqlab.cli.overrides import accepted_keys
 from vqlab.train import train
 
 QUANTIZERS = sorted(path.stem for path in (CONF_DIR / "model" / "quantizer").glob("*.yaml"))
@@ -20,9 +20,9 @@ LEVERS = sorted(path.stem for path in (CONF_DIR / "lever").glob("*.yaml"))
 
 def assert_keys_are_arguments(node: DictConfig) -> None:
     """Keys of ``node`` and of its nested ``_target_`` nodes are parameters of their targets."""
-    parameters = inspect.signature(get_method(node._target_)).parameters
+    accepted = set(accepted_keys(node._target_) or ())
     keys = {key for key in node if not key.startswith("_")}
-    assert keys <= parameters.keys(), (node._target_, keys - parameters.keys())
+    assert keys <= accepted, (node._target_, keys - accepted)
     for value in node.values():
         if isinstance(value, DictConfig) and "_target_" in value:
             assert_keys_are_arguments(value)
@@ -53,7 +53,7 @@ def test_every_ablation_row_composes_at_k512_d64(lever, tmp_path) -> None:
 def test_grouped_run_logs_usage_per_codebook_and_growth_runs_in_lightning(tmp_path) -> None:
     grouped = compose_train_config(["model/quantizer=grouped", "debug=default"], tmp_path / "g")
     metrics = train(grouped)
-    usage = [float(metrics[f"test/usage_{group}"]) for group in range(2)]
+    usage = [float(metrics[f"test/group_{group}/usage"]) for group in range(2)]
     torch.testing.assert_close(float(metrics["test/usage"]), sum(usage) / 2)
     overrides = ["model/quantizer=growth", "callbacks=growth", "callbacks.growth.steps=[0,0]"]
     growth = compose_train_config([*overrides, "debug=default"], tmp_path / "r")
@@ -74,6 +74,18 @@ def test_grouped_run_logs_usage_per_codebook_and_growth_runs_in_lightning(tmp_pa
         ),
         (["model/quantizer=entropy", "model.quantizer.tau=0"], "model.quantizer.tau"),
         (["callbacks=growth", "callbacks.growth.sizes=[64,32]"], "sizes"),
+        (["model/quantizer=fsq", "model.quantizer.levels=[8,1]"], "model.quantizer.levels"),
+        (["model/quantizer=fsq", "model.quantizer.levels=[]"], "model.quantizer.levels"),
+        (["model/quantizer=lfq", "model.quantizer.codebook_size=500"], "codebook_size"),
+        (["model/quantizer=fsq", "model.encoder.latent_dim=2"], "model.quantizer.dim"),
+        (
+            [
+                "model/quantizer=curriculum",
+                "callbacks=curriculum",
+                "callbacks.dimension_curriculum.steps=[9,9]",
+            ],
+            "steps",
+        ),
     ],
 )
 def test_bad_lever_input_is_one_line_naming_the_key(overrides, key, tmp_path, capsys) -> None:
@@ -86,3 +98,12 @@ def test_bad_lever_input_is_one_line_naming_the_key(overrides, key, tmp_path, ca
     message = capsys.readouterr().err.strip()
     assert message.startswith("vqlab: error: ") and "\n" not in message
     assert key in message, message
+
+
+def test_an_implied_codebook_logs_usage_over_its_codes(tmp_path) -> None:
+    cfg = compose_train_config(
+        ["model/quantizer=fsq", "model.quantizer.levels=[4,4]", "debug=default"], tmp_path
+    )
+    metrics = train(cfg)
+    usage, perplexity = float(metrics["test/usage"]), float(metrics["test/perplexity"])
+    assert 0 < usage <= 1 and 1 <= perplexity <= 16  # over the 16 implied codes

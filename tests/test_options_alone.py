@@ -26,6 +26,7 @@ MODEL_OF_RECIPE = {
     "homology": "model=hcvq",
     "learnable_vq": "model=learnable_vq",
     "growth": "model/quantizer=growth",
+    "curriculum": "model/quantizer=curriculum",
     "linear_vq": "model=linear_vq",
 }
 RECIPES = {  # the callbacks each option brings
@@ -35,6 +36,7 @@ RECIPES = {  # the callbacks each option brings
     "model=learnable_vq": "learnable_vq",
     "model=linear_vq": "linear_vq",
     "model/quantizer=growth": "growth",
+    "model/quantizer=curriculum": "curriculum",
     "model/quantizer=ste": "default",
 }
 FAST = ["debug=default", "test=false"]

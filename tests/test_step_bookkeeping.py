@@ -18,6 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from vqlab.config.resolvers import register_resolvers
+from vqlab.metrics.image_quality import image_quality
 from vqlab.models import VQVAE
 from vqlab.models.logged_module import LoggedModule
 from vqlab.quantizers import EMAQuantizer, GroupedQuantizer, ResidualQuantizer, STEQuantizer
@@ -146,8 +147,14 @@ def fitted_metrics(model: LoggedModule) -> dict[str, float]:
 @pytest.mark.parametrize(
     ("quantizer", "names"),
     [
-        (GroupedQuantizer(4, 2, partial(EMAQuantizer, 4)), ["group_0", "group_1"]),
-        (ResidualQuantizer(4, 2, partial(STEQuantizer, 4)), ["stage_0", "stage_1"]),
+        (
+            GroupedQuantizer(4, num_groups=2, quantizer=partial(EMAQuantizer, 4)),
+            ["group_0", "group_1"],
+        ),
+        (
+            ResidualQuantizer(4, num_stages=2, quantizer=partial(STEQuantizer, 4)),
+            ["stage_0", "stage_1"],
+        ),
     ],
     ids=["grouped", "residual"],
 )
@@ -162,3 +169,30 @@ def test_each_codebook_of_a_composite_is_logged_under_its_own_name(quantizer, na
             for metric in ("usage", "perplexity", "dead_fraction", "entropy", "utilisation"):
                 assert f"{prefix}/{name}/{metric}" in metrics
     assert not any(key.endswith(("_0", "_1")) for key in metrics)  # the old scheme is gone
+
+
+def test_image_models_log_psnr_and_ssim_of_their_evaluation_reconstructions(tmp_path) -> None:
+    model, data = model_and_data("vqvae_ste", tmp_path)
+    trainer = L.Trainer(
+        max_epochs=1,
+        limit_train_batches=2,
+        limit_val_batches=2,
+        limit_test_batches=2,
+        logger=False,
+        accelerator="cpu",
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, datamodule=data)
+    assert "val/psnr" in trainer.callback_metrics and "train/psnr" not in trainer.callback_metrics
+    trainer.test(model, datamodule=data, verbose=False)
+    metrics = trainer.callback_metrics
+    assert model.value_range == tuple(data.value_range)  # read from the datamodule
+    assert 0 < float(metrics["test/psnr"]) < 60 and -1 <= float(metrics["test/ssim"]) <= 1
+    # the logged value is the mean over the split's images of torchmetrics' per-image values
+    data.setup("test")
+    images = torch.cat([data.on_after_batch_transfer(b, 0)[0] for b in data.test_dataloader()][:2])
+    with torch.no_grad():
+        expected = image_quality(model.eval()(images)[0], images, data.value_range)
+    torch.testing.assert_close(metrics["test/psnr"], expected["psnr"], rtol=1e-4, atol=1e-4)

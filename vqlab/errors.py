@@ -84,6 +84,11 @@ class UnreadableImageError(VqlabError, OSError):
     """An image file that is empty, truncated or not an image; the message names the file."""
 
 
+class DataIntegrityError(VqlabError, ValueError):
+    """A dataset file is not what it should be: a checksum differs from the official one, or its
+    values do not fit the format it claims."""
+
+
 class RunDirectoryError(VqlabError, FileNotFoundError):
     """A path given as a run or multirun directory lacks what a training run writes there."""
 

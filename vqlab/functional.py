@@ -20,6 +20,16 @@ def straight_through(z: Tensor, z_q: Tensor) -> Tensor:
     return z + (z_q - z).detach()
 
 
+def exact_straight_through(z: Tensor, z_q: Tensor) -> Tensor:
+    """Value exactly ``z_q`` (bit for bit), gradient of the identity with respect to ``z``.
+
+    ``sg[z_q] + (z - sg[z])``: the second term is exactly 0 in value, so the output equals
+    ``z_q`` where ``straight_through``'s ``z + (z_q - z)`` may differ from it in the last bit.
+    Used where ``decode(encode(z))`` must reproduce the quantized output exactly (scalar grids).
+    """
+    return z_q.detach() + (z - z.detach())
+
+
 def rotation_trick(z: Tensor, z_q: Tensor, eps: float = 1e-6) -> Tensor:
     """Value of ``z_q``; gradient to ``z`` through a fixed rotation and scaling of ``z`` onto it.
 
@@ -117,6 +127,17 @@ def code_histogram(indices: Tensor, codebook_size: int) -> Tensor:
 def entropy(probabilities: Tensor, dim: int = -1) -> Tensor:
     """Shannon entropy ``H(p) = -sum_i p_i log p_i`` in nats, with ``0 log 0 = 0``."""
     return -torch.special.xlogy(probabilities, probabilities).sum(dim)
+
+
+def entropy_finite_gradient(probabilities: Tensor, dim: int = -1) -> Tensor:
+    """``H(p)`` in nats, as ``entropy``, with a finite gradient where some ``p_i`` is 0.
+
+    ``-sum_i p_i log max(p_i, tiny)``: same value; where ``p_i`` underflows to 0 the gradient of
+    ``xlogy`` (``log p_i + 1 = -inf``) would meet a zero upstream share and give NaN, this one is
+    ``-log tiny`` (finite; the limit of ``p log p`` is 0). For losses; metrics use ``entropy``.
+    """
+    log = probabilities.clamp_min(torch.finfo(probabilities.dtype).tiny).log()
+    return -(probabilities * log).sum(dim)
 
 
 def generalized_jensen_shannon(log_probabilities: Tensor) -> Tensor:

@@ -40,7 +40,12 @@ from torch.utils.data import DataLoader
 
 from vqlab.cli.one_line import one_line_errors
 from vqlab.config.location import config_dir
-from vqlab.errors import ConfigCombinationError, ConfigValueError
+from vqlab.errors import (
+    ConfigCombinationError,
+    ConfigError,
+    ConfigValueError,
+    UnknownConfigKeyError,
+)
 from vqlab.models import VQVAE, VQVAE2
 from vqlab.quantizers import VectorQuantizer
 from vqlab.runs.loading import checkpoint_path, load_run_config, load_weights
@@ -57,7 +62,7 @@ def parse_arguments(arguments: list[str]) -> tuple[dict[str, str], list[str]]:
     for argument in arguments:
         key, separator, value = argument.partition("=")
         if not separator or (key not in OPTIONS and not key.startswith("data.")):
-            raise ValueError(
+            raise UnknownConfigKeyError(
                 f"unknown argument {argument!r}: pass key=value with key one of "
                 f"{', '.join(sorted(OPTIONS))} or data.<field>"
             )
@@ -66,7 +71,7 @@ def parse_arguments(arguments: list[str]) -> tuple[dict[str, str], list[str]]:
         else:
             options[key] = value
     if "run_dir" not in options:
-        raise ValueError("run_dir is required: run_dir=logs/train/runs/<time> (a training run)")
+        raise ConfigError("run_dir is required: run_dir=logs/train/runs/<time> (a training run)")
     if options.get("split", "test") not in SPLITS:
         raise ConfigValueError("split", f"one of {', '.join(SPLITS)}", options["split"])
     return options, data_overrides

@@ -3,11 +3,13 @@
 from vqlab.callbacks.assignment_init import ClusteringInit
 from vqlab.callbacks.codebook_figures import CodebookFigures
 from vqlab.callbacks.convergence import StopOnConvergence
+from vqlab.callbacks.dimension_curriculum import DimensionCurriculum
 from vqlab.callbacks.finite_loss import FiniteLossGuard
 from vqlab.callbacks.growth import CodebookGrowth
 from vqlab.callbacks.homology import HomologyRegularization
 from vqlab.callbacks.kmeans_init import KMeansInit
 from vqlab.callbacks.linear_vq_start import LinearVQStart
+from vqlab.callbacks.online_reinit import OnlineClusteredReinit
 from vqlab.callbacks.recon_images import ReconstructionGrid
 from vqlab.callbacks.respawn import DeadCodeRespawn
 from vqlab.callbacks.selection_images import SelectedPixelsGrid
@@ -18,10 +20,12 @@ __all__ = [
     "CodebookFigures",
     "CodebookGrowth",
     "DeadCodeRespawn",
+    "DimensionCurriculum",
     "FiniteLossGuard",
     "HomologyRegularization",
     "KMeansInit",
     "LinearVQStart",
+    "OnlineClusteredReinit",
     "ReconstructionGrid",
     "SelectedPixelsGrid",
     "StopOnConvergence",

@@ -34,7 +34,7 @@ class ClusteringInit(L.Callback):
     def samples(self, trainer: L.Trainer) -> Tensor:
         """Up to ``num_samples`` training rows, flattened to (n, D)."""
         if trainer.datamodule is None:
-            raise ValueError(
+            raise ConfigCombinationError(
                 "callbacks.assignment_init: needs a datamodule (trainer.fit(datamodule=...))"
             )
         rows, count = [], 0

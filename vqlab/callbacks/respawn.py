@@ -19,6 +19,7 @@ from torch.utils.hooks import RemovableHandle
 from vqlab.callbacks.codebooks import (
     codebook_metric_name,
     codebook_quantizers,
+    refuse_growing,
     require_codebooks,
 )
 from vqlab.callbacks.optimizer_rows import reset_rows
@@ -106,6 +107,7 @@ class DeadCodeRespawn(L.Callback):
             return
         self.quantizers = codebook_quantizers(pl_module)
         require_codebooks(self.quantizers, "respawn", self.require_codebook)
+        refuse_growing(pl_module, "respawn")
         for name, quantizer in self.quantizers.items():
             if self.source == "buffer" and self.buffer_size < quantizer.codebook_size:
                 raise ConfigValueError(

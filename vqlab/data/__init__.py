@@ -7,6 +7,7 @@ from vqlab.data.grouped_features import GroupedFeaturesDataModule
 from vqlab.data.image_datamodule import ImageDataModule
 from vqlab.data.image_folder import ImageFolderDataModule
 from vqlab.data.lowrank import LowRankDataModule
+from vqlab.data.photos import PhotosDataModule
 from vqlab.data.tabular import TabularDataModule
 from vqlab.data.tensor_datamodule import TensorDataModule
 from vqlab.data.torchvision_sets import (
@@ -26,6 +27,7 @@ __all__ = [
     "ImageFolderDataModule",
     "LowRankDataModule",
     "MNISTDataModule",
+    "PhotosDataModule",
     "TabularDataModule",
     "TensorDataModule",
 ]

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from torch.utils.data import Dataset
 from torchvision import datasets, transforms
@@ -90,7 +90,8 @@ class CelebADataModule(ImageDataModule):
     """CelebA faces, (3, image_size, image_size): center crop ``crop_size``, resize, uint8.
 
     No labels (y = -1). ``download=True`` goes through torchvision's downloader (all its files,
-    md5-checked) into ``ROOT/celeba``, the torchvision layout.
+    md5-checked) into ``ROOT/celeba``, the torchvision layout. ``loader``: ``ImageDataModule``'s
+    keyword arguments (``batch_size``, ``num_workers``, ...).
     """
 
     def __init__(
@@ -99,25 +100,9 @@ class CelebADataModule(ImageDataModule):
         download: bool = False,
         crop_size: int = 148,
         image_size: int = 64,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        in_memory: str | bool = "auto",
-        seed: int = 0,
-        value_range: Sequence[float] = (-1.0, 1.0),
-        random_flip: bool = False,
+        **loader: Any,
     ) -> None:
-        super().__init__(
-            batch_size,
-            num_workers,
-            pin_memory,
-            persistent_workers,
-            in_memory,
-            seed,
-            value_range,
-            random_flip,
-        )
+        super().__init__(**loader)
         check_positive("crop_size", crop_size)
         check_positive("image_size", image_size)
         self.root = Path(root)

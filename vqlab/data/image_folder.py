@@ -7,8 +7,8 @@ unreadable ones out (with a warning naming how many and the first)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from torch.utils.data import Dataset, Subset
 from torchvision import transforms
@@ -24,7 +24,10 @@ log = logging.getLogger(__name__)
 
 
 class ImageFolderDataModule(ImageDataModule):
-    """Images under ``path`` as (channels, image_size, image_size) uint8; no labels (y = -1)."""
+    """Images under ``path`` as (channels, image_size, image_size) uint8; no labels (y = -1).
+
+    ``loader``: ``ImageDataModule``'s keyword arguments (``batch_size``, ``num_workers``, ...).
+    """
 
     def __init__(
         self,
@@ -33,26 +36,10 @@ class ImageFolderDataModule(ImageDataModule):
         channels: int = 3,
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        in_memory: str | bool = "auto",
-        seed: int = 0,
-        value_range: Sequence[float] = (-1.0, 1.0),
-        random_flip: bool = False,
         skip_unreadable: bool = False,
+        **loader: Any,
     ) -> None:
-        super().__init__(
-            batch_size,
-            num_workers,
-            pin_memory,
-            persistent_workers,
-            in_memory,
-            seed,
-            value_range,
-            random_flip,
-        )
+        super().__init__(**loader)
         check_positive("image_size", image_size)
         if channels not in MODES:
             raise ConfigValueError("channels", "1 (grey) or 3 (RGB)", channels)

@@ -35,4 +35,5 @@ class QuantizedAutoencoder(LoggedModule):
             batch_size=x.shape[0],
             counts=quantized.counts,
             codebook_terms=quantized.terms,
+            evaluation=self.image_metrics(x_hat, x, stage),
         )

@@ -75,4 +75,9 @@ class ConcreteAutoencoder(LoggedModule):
         x = batch[0]
         x_hat, _ = self(x)
         statistics = self.selection_statistics() if stage == "train" else {}
-        return StepOutput(self.losses(x, x_hat), x.shape[0], training_statistics=statistics)
+        return StepOutput(
+            self.losses(x, x_hat),
+            x.shape[0],
+            training_statistics=statistics,
+            evaluation=self.image_metrics(x_hat, x, stage),
+        )

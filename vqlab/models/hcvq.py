@@ -69,12 +69,9 @@ class HCVQ(VQVAE):
         return terms | {"loss": terms["loss"] + term, "vq_loss": terms["vq_loss"] + term}
 
     def setup(self, stage: str) -> None:
-        """Read the inputs' range from the datamodule (for H_x); [-1, 1] without one."""
-        datamodule = self.trainer.datamodule if self._trainer is not None else None
-        value_range = getattr(
-            datamodule, "value_range", (-1.0, 1.0)
-        )  # user datamodules may lack it
-        self.hcvq.entropy_scale.input_range = (float(value_range[0]), float(value_range[1]))
+        """The inputs' range (``LoggedModule.setup``) is also H_x's."""
+        super().setup(stage)
+        self.hcvq.entropy_scale.input_range = self.value_range
 
     def step(self, batch: tuple[Tensor, ...], stage: str) -> StepOutput:
         out = super().step(batch, stage)

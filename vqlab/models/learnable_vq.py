@@ -148,6 +148,7 @@ class LearnableVQVAE(LoggedModule):
             self.clip_gradients(optimizer, value, gradient_clip_algorithm or "norm")
 
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         if stage == "fit" and self.hparams.freeze_after_epochs == 0:
             self.freeze()  # before DDP wraps the model: its reducer never expects these gradients
 
@@ -172,4 +173,10 @@ class LearnableVQVAE(LoggedModule):
             statistics["assign/max_prob"] = probabilities.amax(-1).mean()
             statistics["temperature"] = self.assignment.temperature
         counts = torch.cat([out.counts for out in outputs])
-        return StepOutput(main, x.shape[0], counts=counts, training_statistics=statistics)
+        return StepOutput(
+            main,
+            x.shape[0],
+            counts=counts,
+            training_statistics=statistics,
+            evaluation=self.image_metrics(x_hat, x, stage),
+        )

@@ -9,6 +9,9 @@ A model computes one batch's ``StepOutput`` in ``step(batch, stage)``; this base
   ``codebook/{name}`` in training and ``{stage}/{name}`` in evaluation;
 - ``training_statistics`` (``temperature``, ``assign/*``, ``cae/*``, ``hcvq/*``) as named, on
   training steps only;
+- ``evaluation`` metrics (PSNR and SSIM of image reconstructions, ``vqlab.metrics.image_quality``,
+  in the datamodule's ``value_range``) as ``{stage}/{name}`` for ``val`` / ``test``, averaged over
+  the epoch's images;
 - the code histogram into the stage's usage window (``vqlab.metrics.windows``). The training
   window is logged under ``codebook/`` every ``usage_window`` optimizer steps, on the batch that
   ends the optimizer step (Lightning's accumulation rule: every ``accumulate_grad_batches``
@@ -30,9 +33,10 @@ from torch import Tensor, nn
 
 from vqlab.distributed import rank_zero_share, summed_over_ranks
 from vqlab.errors import check_positive
+from vqlab.metrics.image_quality import image_quality
 from vqlab.metrics.windows import UsageWindows
 from vqlab.models.optimized import OptimizedModule, OptimizerFactory, SchedulerFactory
-from vqlab.quantizers.naming import join_names, leaf_codebooks
+from vqlab.quantizers.naming import histogram_leaves, join_names
 
 TRAIN_WINDOW_KEY = "usage.train_window.histogram"  # the training window's key in the state dict
 
@@ -46,6 +50,7 @@ class StepOutput:
     counts: Tensor | None = None  # (total codes,) histogram of all codebooks, concatenated
     codebook_terms: dict[str, Tensor] = field(default_factory=dict)  # the quantizer's terms
     training_statistics: dict[str, Tensor | float] = field(default_factory=dict)
+    evaluation: dict[str, Tensor] = field(default_factory=dict)  # val / test only (PSNR, SSIM)
 
     @property
     def loss(self) -> Tensor:
@@ -74,6 +79,20 @@ class LoggedModule(OptimizedModule):
         check_positive("usage_window", usage_window)
         self.usage_window = int(usage_window)
         self.usage: UsageWindows | None = None
+        self.value_range: tuple[float, float] = (-1.0, 1.0)
+
+    def setup(self, stage: str) -> None:
+        """Read the inputs' range from the datamodule (PSNR, SSIM); [-1, 1] without one."""
+        datamodule = self.trainer.datamodule if self._trainer is not None else None
+        value_range = getattr(datamodule, "value_range", None)  # a user's datamodule may lack it
+        if value_range is not None:
+            self.value_range = (float(value_range[0]), float(value_range[1]))
+
+    def image_metrics(self, x_hat: Tensor, x: Tensor, stage: str) -> dict[str, Tensor]:
+        """PSNR and SSIM of an evaluation batch of images (b, c, h, w); nothing otherwise."""
+        if stage == "train" or x.dim() != 4:
+            return {}
+        return image_quality(x_hat.reshape(x.shape), x, self.value_range)
 
     def codebooks(self) -> dict[str, nn.Module]:
         """The model's quantizers by display name (``""`` for a single one); none by default."""
@@ -81,7 +100,7 @@ class LoggedModule(OptimizedModule):
 
     def codebook_sizes(self) -> dict[str, int]:
         """Every codebook's number of codes by display name, in ``StepOutput.counts`` order."""
-        return {name: q.codebook_size for name, q in leaf_codebooks(self.codebooks()).items()}
+        return {name: q.codebook_size for name, q in histogram_leaves(self.codebooks()).items()}
 
     def track_code_usage(self) -> None:
         """Create the usage windows of ``codebook_sizes()`` (call once the modules are set)."""
@@ -130,6 +149,9 @@ class LoggedModule(OptimizedModule):
             self.log_dict(named, batch_size=out.batch_size, **options)
         if train and out.training_statistics:
             self.log_dict(out.training_statistics, on_step=True, on_epoch=False)
+        if out.evaluation:
+            named = {f"{stage}/{name}": value for name, value in out.evaluation.items()}
+            self.log_dict(named, batch_size=out.batch_size, **options)
 
     def trainer_writes_logs(self) -> bool:
         """Whether the trainer writes this training step's logs (and always for the first)."""

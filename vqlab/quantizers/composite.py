@@ -45,6 +45,12 @@ class CompositeQuantizer(nn.Module):
     def codebook_size(self) -> int:
         return sum(self.codebook_sizes)
 
+    @property
+    def gradient_estimator(self) -> Callable[[Tensor, Tensor], Tensor]:
+        """The first child's estimator: how a parent (``residual``) passes gradients through this
+        quantizer's output, as the child passes them through its own."""
+        return self.quantizers[0].gradient_estimator
+
     def check_dim(self, z_e: Tensor) -> None:
         """``ValueError`` unless ``z_e``'s last axis has size ``dim``."""
         if z_e.shape[-1] != self.dim:
@@ -55,6 +61,16 @@ class CompositeQuantizer(nn.Module):
 
     def forward(self, z_e: Tensor) -> QuantizerOutput:
         raise NotImplementedError
+
+    @staticmethod
+    def child_terms(outputs: Sequence[QuantizerOutput], child: str) -> dict[str, Tensor]:
+        """The children's named terms as ``<child>_<i>/<name>`` (``stage_0/entropy_loss``), so
+        each is logged as ``codebook/<child>_<i>/<name>``, the per-codebook metric scheme."""
+        return {
+            f"{child}_{index}/{name}": value
+            for index, out in enumerate(outputs)
+            for name, value in out.terms.items()
+        }
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -20,13 +20,13 @@ class GroupedQuantizer(CompositeQuantizer):
     ``quantizer`` is a partial of any ``VectorQuantizer``, built G times with ``dim = d / G``.
     indices: (..., G); loss: the mean of the groups' losses (each a mean over its elements, so the
     total is a mean over all d channels, as for one codebook); counts: the G histograms,
-    concatenated.
+    concatenated; terms: each group's named terms as ``group_<g>/<name>``.
     The product space holds ``K_g^G`` code combinations.
     """
 
     part_name = "group"
 
-    def __init__(self, dim: int, num_groups: int, quantizer: QuantizerFactory) -> None:
+    def __init__(self, dim: int, *, num_groups: int, quantizer: QuantizerFactory) -> None:
         check_positive("num_groups", num_groups)
         if dim % num_groups:
             raise ConfigValueError("num_groups", f"a divisor of dim={dim}", num_groups)
@@ -42,6 +42,7 @@ class GroupedQuantizer(CompositeQuantizer):
             indices=torch.stack([out.indices for out in outputs], dim=-1),  # (..., g)
             loss=torch.stack([out.loss for out in outputs]).mean(),
             counts=torch.cat([out.counts for out in outputs]),
+            terms=self.child_terms(outputs, "group"),
         )
 
     def split(self, z_e: Tensor) -> tuple[Tensor, ...]:

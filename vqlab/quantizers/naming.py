@@ -15,7 +15,11 @@ from collections.abc import Mapping
 from torch import nn
 
 from vqlab.quantizers.composite import CompositeQuantizer
+from vqlab.quantizers.scalar import ScalarQuantizer
 from vqlab.quantizers.vector_quantizer import VectorQuantizer
+
+# what gives a code histogram: a learned codebook or an implied one (FSQ, LFQ: a grid)
+HistogramQuantizer = VectorQuantizer | ScalarQuantizer
 
 
 def join_names(*names: str) -> str:
@@ -24,16 +28,29 @@ def join_names(*names: str) -> str:
 
 
 def leaf_codebooks(named: Mapping[str, nn.Module]) -> dict[str, VectorQuantizer]:
-    """Every codebook (a ``VectorQuantizer`` holding no other) under ``named``, by display name,
-    in the order their histograms are concatenated in ``counts``.
+    """Every learned codebook (a ``VectorQuantizer`` holding no other) under ``named``, by display
+    name: what codebook callbacks (k-means init, respawn) can move. ``histogram_leaves`` minus
+    the implied codebooks."""
+    return {
+        name: module
+        for name, module in histogram_leaves(named).items()
+        if isinstance(module, VectorQuantizer)
+    }
+
+
+def histogram_leaves(named: Mapping[str, nn.Module]) -> dict[str, HistogramQuantizer]:
+    """Every quantizer whose histogram is one part of ``counts`` (a ``VectorQuantizer`` holding no
+    other, or a ``ScalarQuantizer``'s implied codebook) under ``named``, by display name, in the
+    order their histograms are concatenated in ``counts``.
 
     ``named`` maps names to quantizers; any other module is searched child by child, its
     attribute names becoming the names (a user's own model).
     """
-    leaves: dict[str, VectorQuantizer] = {}
+    leaves: dict[str, HistogramQuantizer] = {}
     for name, module in named.items():
-        if isinstance(module, VectorQuantizer) and not any(
-            isinstance(inner, VectorQuantizer) for inner in list(module.modules())[1:]
+        if isinstance(module, ScalarQuantizer) or (
+            isinstance(module, VectorQuantizer)
+            and not any(isinstance(inner, VectorQuantizer) for inner in list(module.modules())[1:])
         ):
             leaves[name] = module
         elif isinstance(module, CompositeQuantizer):
@@ -41,9 +58,9 @@ def leaf_codebooks(named: Mapping[str, nn.Module]) -> dict[str, VectorQuantizer]
                 join_names(name, f"{module.part_name}_{i}" if module.part_name else ""): child
                 for i, child in enumerate(module.quantizers)
             }
-            leaves |= leaf_codebooks(children)
+            leaves |= histogram_leaves(children)
         else:
-            leaves |= leaf_codebooks(
+            leaves |= histogram_leaves(
                 {
                     join_names(name, child_name): child
                     for child_name, child in module.named_children()

@@ -10,7 +10,6 @@ import torch
 from torch import Tensor
 
 from vqlab.errors import check_positive
-from vqlab.functional import straight_through
 from vqlab.quantizers.composite import CompositeQuantizer, QuantizerFactory
 from vqlab.quantizers.output import QuantizerOutput
 
@@ -20,16 +19,18 @@ class ResidualQuantizer(CompositeQuantizer):
 
     ``quantizer`` is a partial of any ``VectorQuantizer``, built N times with ``dim = d``; each
     stage's loss (codebook and commitment against its residual ``r_{i-1}``) is summed, so every
-    commitment term reaches the encoder. indices: (..., N); counts: the N histograms, concatenated.
+    commitment term reaches the encoder. indices: (..., N); counts: the N histograms, concatenated;
+    terms: each stage's named terms as ``stage_<i>/<name>``.
 
-    Deviation: the output is ``z_e + sg[z_q - z_e]``, one straight-through over the sum (the
-    gradient to ``z_e`` is the upstream one); vector-quantize-pytorch sums the stages'
-    straight-through outputs, which hands ``z_e`` N times the upstream gradient.
+    Deviation: the output is the stages' gradient estimator applied once to the sum,
+    ``estimator(z_e, z_q)`` (``ste``: ``z_e + sg[z_q - z_e]``, the gradient to ``z_e`` is the
+    upstream one; ``rotation``: ``z_e`` rotated onto ``z_q``); vector-quantize-pytorch sums the
+    stages' straight-through outputs, which hands ``z_e`` N times the upstream gradient.
     """
 
     part_name = "stage"
 
-    def __init__(self, dim: int, num_stages: int, quantizer: QuantizerFactory) -> None:
+    def __init__(self, dim: int, *, num_stages: int, quantizer: QuantizerFactory) -> None:
         check_positive("num_stages", num_stages)
         super().__init__(dim, [quantizer(dim=dim) for _ in range(num_stages)])
         self.num_stages = int(num_stages)
@@ -37,20 +38,19 @@ class ResidualQuantizer(CompositeQuantizer):
     def forward(self, z_e: Tensor) -> QuantizerOutput:
         self.check_dim(z_e)
         residual, total = z_e, torch.zeros_like(z_e)
-        indices, losses, counts = [], [], []
+        outputs = []
         for stage in self.quantizers:
             out = stage(residual)
             value = out.quantized.detach()
             residual = residual - value
             total = total + value
-            indices.append(out.indices)
-            losses.append(out.loss)
-            counts.append(out.counts)
+            outputs.append(out)
         return QuantizerOutput(
-            quantized=straight_through(z_e, total),
-            indices=torch.stack(indices, dim=-1),  # (..., n)
-            loss=torch.stack(losses).sum(),
-            counts=torch.cat(counts),
+            quantized=self.quantizers[0].gradient_estimator(z_e, total),
+            indices=torch.stack([out.indices for out in outputs], dim=-1),  # (..., n)
+            loss=torch.stack([out.loss for out in outputs]).sum(),
+            counts=torch.cat([out.counts for out in outputs]),
+            terms=self.child_terms(outputs, "stage"),
         )
 
     def encode(self, z_e: Tensor) -> Tensor:
