@@ -26,6 +26,9 @@ ALLOWED_CONSTRUCTOR_ARGUMENTS: dict[str, str] = {
     # the seed's model: assignment, per-category encoders, codebooks, decoder, its losses, the
     # dual optimizer (assignment_lr), gradient clipping and the freeze schedule (12)
     "models/learnable_vq.py::LearnableVQVAE.__init__": "the seed's modules and dual optimizer",
+    # the planted table's generator: sizes, groups, families, noise, the nonlinear option, seed and
+    # the loader's batch size, each a key of data=grouped_features (9)
+    "data/grouped_features.py::GroupedFeaturesDataModule.__init__": "the planted table's knobs",
 }
 
 

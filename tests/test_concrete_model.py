@@ -114,7 +114,7 @@ def test_training_logs_the_cae_metrics_and_the_pixel_mask(tmp_path: Path) -> Non
         "cae/unique_fraction",
         "temperature",
     }
-    assert (Path(cfg.paths.output_dir) / SelectedPixelsGrid.name / "epoch_000.png").is_file()
+    assert list((Path(cfg.paths.output_dir) / SelectedPixelsGrid.name).glob("epoch_000_step_*.png"))
 
 
 def test_convergence_stops_training_once_selectors_are_sharp(tmp_path: Path) -> None:

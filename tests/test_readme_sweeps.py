@@ -183,16 +183,18 @@ def test_wandb_image_files_span_0_to_255_and_small_grids_are_enlarged(readme_run
     (media,) = job.glob("wandb/offline-run-*/files/media/images")
     (reconstructions,) = media.glob("val/reconstructions_*.png")
     pixels = np.asarray(Image.open(reconstructions))
-    # 16 digits of 8x8 in a padded grid (162 x 22) enlarged 6x, nearest
-    assert pixels.shape == (22 * 6, 162 * 6, 3)
+    # 16 digits of 8x8 in a padded grid (162 x 22) enlarged 6x, nearest, after a margin that
+    # names the rows (6 pixels a character of "output", 8 around)
+    assert pixels.shape == (22 * 6, 162 * 6 + 8 + 6 * len("output"), 3)
     assert pixels.min() == 0 and pixels.max() == 255
     assert len(np.unique(pixels)) > 16  # grey levels, not the 0/1 of a float cast
-    assert np.array_equal(pixels, np.asarray(Image.open(job / "reconstructions/epoch_000.png")))
+    (saved,) = job.glob("reconstructions/epoch_000_step_*.png")
+    assert np.array_equal(pixels, np.asarray(Image.open(saved)))
     for name in ("usage_histogram", "pca"):
         (figure,) = media.glob(f"codebook/{name}_*.png")
         assert np.asarray(Image.open(figure)).max() == 255
-    assert (job / "codebook_usage" / "epoch_000.png").is_file()
-    assert (job / "codebook_pca" / "epoch_000.png").is_file()
+    assert list(job.glob("codebook_usage/epoch_000_step_*.png"))
+    assert list(job.glob("codebook_pca/epoch_000_step_*.png"))
 
 
 def test_report_has_one_row_per_job_sorted_and_its_plots(readme_runs: dict) -> None:

@@ -80,6 +80,10 @@ class DatasetNotFoundError(VqlabError, FileNotFoundError):
     """
 
 
+class UnreadableImageError(VqlabError, OSError):
+    """An image file that is empty, truncated or not an image; the message names the file."""
+
+
 class DataIntegrityError(VqlabError, ValueError):
     """A dataset file is not what it should be: a checksum differs from the official one, or its
     values do not fit the format it claims."""
@@ -91,6 +95,10 @@ class RunDirectoryError(VqlabError, FileNotFoundError):
 
 class CheckpointMismatchError(VqlabError, ValueError):
     """A checkpoint's weights do not fit the model that its run's config builds."""
+
+
+class CheckpointFileError(VqlabError, ValueError):
+    """A checkpoint path that is missing, truncated or not a Lightning checkpoint."""
 
 
 class MetricNotFoundError(VqlabError, ValueError):

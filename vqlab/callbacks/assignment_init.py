@@ -51,8 +51,9 @@ class ClusteringInit(L.Callback):
         modules = [m for m in pl_module.modules() if isinstance(m, SoftAssignment)]
         if not modules:
             raise ConfigCombinationError(
-                f"callbacks.assignment_init: {type(pl_module).__name__} has no SoftAssignment; "
-                "drop the callback"
+                f"callbacks.assignment_init: {type(pl_module).__name__} has no SoftAssignment: it "
+                "is part of model=learnable_vq's recipe; choose that model, or other callbacks "
+                "(callbacks=default)"
             )
         samples = self.samples(trainer) if trainer.is_global_zero else None
         for assignment in modules:

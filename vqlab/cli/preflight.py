@@ -9,6 +9,7 @@ machine without one; and warns about a codebook too large for the device. Every 
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from vqlab.data.residency import free_bytes
 from vqlab.errors import ConfigError, ConfigValueError, DeviceNotFoundError
 
 GPU_ACCELERATORS = ("gpu", "cuda")
+# Hydra's message for a sweeper / launcher config that no installed plugin provides
+MISSING_PLUGIN = re.compile(r"Could not find 'hydra/(sweeper|launcher)/(\w+)'")
 # Above this many codes a warning says every batch searches all of them (seconds per step on CPU).
 LARGE_CODEBOOK = 2**20
 # Codebook, its EMA sums or gradient, and two Adam moments: four float32 copies.
@@ -62,7 +65,14 @@ def compose_probe(config_dir: Path, config_name: str, overrides: list[Override])
         with initialize_config_dir(str(config_dir), version_base="1.3", job_name="train"):
             return compose(config_name, overrides=lines)
     except HydraException as error:
-        raise ConfigError(" ".join(str(error).split())) from error
+        message = " ".join(str(error).split())
+        plugin = MISSING_PLUGIN.search(message)
+        if plugin is not None:  # the Optuna sweeper or the submitit launcher is not installed
+            message = (
+                f"{plugin[0]}: the {plugin[1]} '{plugin[2]}' is a Hydra plugin that is not "
+                "installed; install vqlab's sweep extra: pip install 'vqlab[sweep]'"
+            )
+        raise ConfigError(message) from error
 
 
 def parse_overrides(lines: list[str]) -> list[Override]:

@@ -1,9 +1,11 @@
-"""A run's directory: always fresh, in the run it resumes, gone if training never began.
+"""A run's directory: fresh for a new run, the run's own for a resume, gone if training never began.
 
 Layout: ``logs/<task>/runs/<time>/`` holds ``.hydra/``, ``train.log``, ``checkpoints/`` and the
-loggers' files. ``resume=true ckpt_path=<run>/checkpoints/last.ckpt`` writes the continuation into
-``<run>/resumed/<time>/`` and continues the same W&B run (its id is read from ``<run>/wandb/``),
-so one run's history is one curve, offline too.
+loggers' files. ``ckpt_path=<run>/checkpoints/x.ckpt`` composes that run's config (its saved
+overrides, then the new ones). ``resume=true`` with it continues the run in its own directory:
+the newest ``checkpoints/last.ckpt``, one ``train.log``, and the same W&B run (its id is read from
+``<run>/wandb/``), so one run is one directory and one curve, offline too; ``load_run``,
+``vqlab.tokenize`` and the next ``resume=true`` find its newest checkpoint where they look.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from datetime import datetime
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -20,13 +21,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from vqlab.errors import ConfigError, RunDirectoryExistsError
 
-RESUMED = "resumed"
 RANK_VARIABLES = ("LOCAL_RANK", "RANK", "SLURM_PROCID")
 CLAIM = ".vqlab-run"  # created with O_EXCL: the run that created it owns the directory
 FRESH_HINT = (
-    "choose a new directory (to resume, pass resume=true ckpt_path=<run>/checkpoints/last.ckpt: "
-    "it writes into a new subfolder of that run)"
+    "choose a new directory (to resume, pass resume=true ckpt_path=<run>/checkpoints/last.ckpt, "
+    "which continues in <run>)"
 )
+OVERRIDES = Path(".hydra") / "overrides.yaml"
+NOT_INHERITED = ("ckpt_path", "resume", "hparams_search", "logger.wandb.id")
 # W&B run folders: offline-run-<date>_<time>-<id> or run-<date>_<time>-<id>
 WANDB_RUN = re.compile(r"^(?:offline-)?run-\d{8}_\d{6}-(?P<id>[a-z0-9]+)$")
 
@@ -88,19 +90,55 @@ def claim_run_dir(directory: Path) -> None:
         raise taken
 
 
-def run_root(checkpoint: Path) -> Path:
-    """The run a checkpoint belongs to: ``<run>/checkpoints/x.ckpt`` -> ``<run>``, through
-    ``<run>/resumed/<time>/checkpoints/x.ckpt`` as well."""
-    run = checkpoint.resolve().parent.parent
-    while run.parent.name == RESUMED:
-        run = run.parent.parent
-    return run
+def checkpoint_run(checkpoint: Path) -> Path | None:
+    """The run ``<run>/checkpoints/x.ckpt`` belongs to (it holds ``.hydra/overrides.yaml``), or
+    None for a checkpoint outside a run directory."""
+    run = Path(os.path.abspath(checkpoint)).parent.parent  # the path Hydra gave the run
+    return run if (run / OVERRIDES).is_file() else None
+
+
+def saved_overrides(run: Path) -> list[str]:
+    """The command-line overrides ``run`` was trained (and resumed) with, less those that only
+    concern how it was started: ``ckpt_path``, ``resume``, the sweeper (``hparams_search``) and
+    the W&B run id that resuming adds."""
+    saved = OmegaConf.load(run / OVERRIDES)
+    return [line for line in saved if override_key(line) not in NOT_INHERITED]
+
+
+def override_key(line: str) -> str:
+    """``+model.x=1`` -> ``model.x``; ``model/quantizer=ste`` -> ``model/quantizer``."""
+    return line.partition("=")[0].lstrip("+~")
+
+
+def inherit_overrides(arguments: list[str]) -> list[str]:
+    """``arguments`` after the overrides of the run that ``ckpt_path`` points into.
+
+    ``ckpt_path=<run>/checkpoints/last.ckpt`` (with or without ``resume=true``) composes the
+    run's own config: its saved overrides, then the new ones, which win key by key (a saved
+    ``+key=...`` keeps its ``+`` when the new value replaces it). Arguments without a
+    ``ckpt_path`` into a run directory come back unchanged.
+    """
+    checkpoints = [arg.partition("=")[2] for arg in arguments if override_key(arg) == "ckpt_path"]
+    run = checkpoint_run(Path(checkpoints[-1])) if checkpoints and checkpoints[-1] else None
+    if run is None:
+        return arguments
+    saved = saved_overrides(run)
+    new_keys = {override_key(argument) for argument in arguments}
+    inherited = [line for line in saved if override_key(line) not in new_keys]
+    # a key the run added (`+key=...`) exists only through that override: keep the `+`
+    added = {override_key(line) for line in saved if line.startswith("+")}
+    return inherited + [
+        f"+{argument}"
+        if override_key(argument) in added and not argument.startswith(("+", "~"))
+        else argument
+        for argument in arguments
+    ]
 
 
 def wandb_run_id(run: Path) -> str | None:
-    """The W&B run id of ``run`` (from its own or a resumed subfolder's ``wandb/``), or None."""
-    folders = [*run.glob("wandb/*run-*"), *run.glob(f"{RESUMED}/*/wandb/*run-*")]
-    ids = {match["id"] for match in (WANDB_RUN.match(path.name) for path in folders) if match}
+    """The W&B run id of ``run`` (from its ``wandb/`` folder), or None."""
+    matches = (WANDB_RUN.match(path.name) for path in run.glob("wandb/*run-*"))
+    ids = {match["id"] for match in matches if match}
     if len(ids) > 1:
         raise ConfigError(f"{run} holds several W&B runs ({', '.join(sorted(ids))}): cannot resume")
     return ids.pop() if ids else None
@@ -109,20 +147,27 @@ def wandb_run_id(run: Path) -> str | None:
 def resume_overrides(cfg: DictConfig) -> list[str]:
     """The overrides that make ``resume=true`` continue ``ckpt_path``'s run in place.
 
-    ``hydra.run.dir=<run>/resumed/<time>``; with a W&B logger, the run's id
+    ``hydra.run.dir=<run>``: the continuation writes into the run's own directory (its
+    ``checkpoints/`` then hold the newest ``last.ckpt``, its ``train.log`` grows, its ``.hydra/``
+    holds the composition it continues with); with a W&B logger, the run's id
     (``logger.wandb.id=<id>``; the logger resumes a known id).
     """
     if not cfg.get("resume") or not is_rank_zero():
         return []
     checkpoint = cfg.get("ckpt_path")
-    if not checkpoint or not Path(checkpoint).is_file():
+    if not checkpoint:
         raise ConfigError(
-            f"resume=true continues a run from its checkpoint, got ckpt_path={checkpoint}: "
+            "resume=true continues a run from its checkpoint, got no ckpt_path: "
             "pass ckpt_path=<run>/checkpoints/last.ckpt"
         )
-    run = run_root(Path(checkpoint))
-    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
-    overrides = [f"hydra.run.dir={run / RESUMED / stamp}"]
+    run = checkpoint_run(Path(checkpoint))
+    if run is None:
+        raise ConfigError(
+            f"resume=true continues the run a checkpoint belongs to, but {checkpoint} is not in a "
+            "run directory's checkpoints/ (no ../.hydra/overrides.yaml): pass "
+            "ckpt_path=<run>/checkpoints/last.ckpt, or drop resume=true to start a new run from it"
+        )
+    overrides = [f"hydra.run.dir={run}"]
     run_id = wandb_run_id(run)
     if "wandb" in (cfg.get("logger") or {}) and run_id is not None:
         overrides.append(f"logger.wandb.id={run_id}")

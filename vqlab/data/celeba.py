@@ -28,7 +28,7 @@ from torchvision import datasets, transforms
 from vqlab.data.image_datamodule import ImageDataModule
 from vqlab.data.image_files import ImageFiles
 from vqlab.data.presence import dataset_not_found
-from vqlab.errors import DatasetNotFoundError, check_positive
+from vqlab.errors import DatasetNotFoundError, MissingDependencyError, check_positive
 
 PARTITIONS = {"train": "0", "val": "1", "test": "2"}
 
@@ -114,8 +114,19 @@ class CelebADataModule(ImageDataModule):
             find_celeba(self.root)
 
     def prepare_data(self) -> None:
-        if self.download:
+        if not self.download:
+            return
+        try:
             datasets.CelebA(str(self.root), split="all", target_type=[], download=True)
+        except (ModuleNotFoundError, RuntimeError) as error:  # torchvision: gdown for Drive
+            missing = error if isinstance(error, ModuleNotFoundError) else error.__context__
+            if not (isinstance(missing, ModuleNotFoundError) and missing.name == "gdown"):
+                raise
+            raise MissingDependencyError(
+                "data.download=true fetches CelebA from Google Drive through gdown, which is not "
+                "installed: pip install gdown, or put a local copy under data.root (torchvision's "
+                "or Kaggle's layout) and keep data.download=false"
+            ) from None
 
     def build_splits(self) -> dict[str, Dataset]:
         images, rows = find_celeba(self.root)

@@ -1,9 +1,12 @@
 """Any folder of images (searched recursively), e.g. a user's own photos: ``data=image_folder
 data.path=...``. Images are resized (shorter side) and center-cropped to a square; train / val /
-test are seeded fractions of the sorted file list."""
+test are seeded fractions of the sorted file list. A file that cannot be decoded stops the run
+with one line naming it; ``skip_unreadable=true`` decodes every file once at setup and leaves the
+unreadable ones out (with a warning naming how many and the first)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +14,13 @@ from torch.utils.data import Dataset, Subset
 from torchvision import transforms
 
 from vqlab.data.image_datamodule import ImageDataModule
-from vqlab.data.image_files import ImageFiles, find_images
+from vqlab.data.image_files import ImageFiles, find_images, readable_images
 from vqlab.data.presence import dataset_not_found
 from vqlab.data.splits import split_indices
 from vqlab.errors import ConfigValueError, check_positive
 
 MODES = {1: "L", 3: "RGB"}
+log = logging.getLogger(__name__)
 
 
 class ImageFolderDataModule(ImageDataModule):
@@ -32,6 +36,7 @@ class ImageFolderDataModule(ImageDataModule):
         channels: int = 3,
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
+        skip_unreadable: bool = False,
         **loader: Any,
     ) -> None:
         super().__init__(**loader)
@@ -44,6 +49,7 @@ class ImageFolderDataModule(ImageDataModule):
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
         self.input_shape = (channels, image_size, image_size)
+        self.skip_unreadable = skip_unreadable
         self.files = find_images(self.path) if self.path.is_dir() else []
         if not self.files:
             raise dataset_not_found(
@@ -62,7 +68,13 @@ class ImageFolderDataModule(ImageDataModule):
                 transforms.PILToTensor(),
             ]
         )
-        images = ImageFiles(self.files, MODES[self.channels], transform)
+        files = self.files
+        if self.skip_unreadable:
+            files = readable_images(self.files)
+            skipped = sorted(set(self.files) - set(files))
+            if skipped:
+                log.warning("skipped %d unreadable image files (%s, ...)", len(skipped), skipped[0])
+        images = ImageFiles(files, MODES[self.channels], transform)
         rows = split_indices(len(images), self.val_fraction, self.test_fraction, self.seed)
         return {
             split: Subset(images, split_rows.tolist())

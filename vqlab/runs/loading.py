@@ -11,6 +11,7 @@ error naming both, not a half-loaded model. Opening a run runs no code from it u
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -18,7 +19,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from vqlab.config.resolvers import register_resolvers
-from vqlab.errors import CheckpointMismatchError, RunDirectoryError
+from vqlab.errors import (
+    CheckpointFileError,
+    CheckpointMismatchError,
+    RunDirectoryError,
+    UntrustedRunError,
+)
 from vqlab.runs.trust import checked_node, load_checkpoint
 
 CHECKPOINTS = ("best", "last")
@@ -59,18 +65,49 @@ def build_model(config: DictConfig, trust: bool = False) -> L.LightningModule:
     return instantiate(checked_node(config.model, "the run's model config", trust))
 
 
-def load_weights(model: L.LightningModule, path: Path, trust: bool = False) -> None:
-    """Load the checkpoint's ``state_dict`` into ``model``, strictly, on the model's device
-    (tensors and plain values only unless ``trust``)."""
-    state = load_checkpoint(path, trust)["state_dict"]
+def read_checkpoint(path: str | Path, trust: bool = False) -> dict[str, Any]:
+    """The checkpoint at ``path`` (on the CPU, ``load_checkpoint``: tensors and plain values only
+    unless ``trust``); a missing, truncated or foreign file is one line."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointFileError(f"checkpoint {path} does not exist: pass an existing .ckpt file")
+    try:
+        checkpoint = load_checkpoint(path, trust)
+    except UntrustedRunError:
+        raise
+    except Exception as error:  # torch raises several types for a damaged or foreign file
+        raise CheckpointFileError(
+            f"checkpoint {path} cannot be read ({type(error).__name__}: "
+            f"{' '.join(str(error).split())[:120]}): it is truncated or not a checkpoint; pass a "
+            ".ckpt file a training run wrote (<run>/checkpoints/last.ckpt)"
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointFileError(
+            f"{path} is not a Lightning checkpoint (no state_dict): pass a .ckpt file a training "
+            "run wrote (<run>/checkpoints/last.ckpt)"
+        )
+    return checkpoint
+
+
+def mismatch(model: L.LightningModule, state: dict[str, Any]) -> str | None:
+    """Why ``state`` does not load strictly into ``model`` (its first reason), or None."""
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        first = next((line.strip() for line in str(error).splitlines()[1:] if line.strip()), "")
+        lines = str(error).splitlines()[1:]
+        return next((line.strip() for line in lines if line.strip()), str(error))
+    return None
+
+
+def load_weights(model: L.LightningModule, path: Path, trust: bool = False) -> None:
+    """Load the checkpoint's ``state_dict`` into ``model``, strictly, on the model's device
+    (tensors and plain values only unless ``trust``)."""
+    reason = mismatch(model, read_checkpoint(path, trust)["state_dict"])
+    if reason is not None:
         raise CheckpointMismatchError(
-            f"checkpoint {path} does not match the model of its run's config ({first}): load it "
+            f"checkpoint {path} does not match the model of its run's config ({reason}): load it "
             "with the config it was trained with"
-        ) from None
+        )
 
 
 def load_run(

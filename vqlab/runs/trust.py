@@ -88,8 +88,10 @@ def load_checkpoint(path: Path, trust: bool = False) -> dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=not trust)
     except pickle.UnpicklingError as error:
         found = UNSUPPORTED_GLOBAL.search(str(error))
-        what = f" ({found.group(1)})" if found else ""
+        if found is None:
+            raise  # not a foreign object: a damaged or foreign file, for the caller to name
         raise UntrustedRunError(
-            f"checkpoint {path} holds objects other than tensors and plain values{what}: "
+            f"checkpoint {path} holds objects other than tensors and plain values "
+            f"({found.group(1)}): "
             f"{TRUST_HINT}"
         ) from None
