@@ -78,6 +78,9 @@ SLOW_FILES = (
     "test_entropy_scale_ddp.py",
     # a checkpoint write killed in a subprocess
     "test_atomic_checkpoints.py",
+    # a step (or an epoch) of every option and recipe of the README's tables; figures of real runs
+    "test_options_alone.py",
+    "test_signals.py",
     # training runs and resumes
     "test_exact_resume.py",
     "test_step_checkpoint.py",
@@ -92,6 +95,8 @@ SLOW_TESTS = (
     "test_linear_vq_configs.py::test_linear_vq_experiments_run_a_fast_dev_run",
     "test_step_bookkeeping.py::test_every_model_logs_one_usage_window_per_window_of_optimizer_steps",
     "test_step_bookkeeping.py::test_image_models_log_psnr_and_ssim_of_their_evaluation_reconstructions",
+    "test_assignment_images.py::test_a_run_writes_non_blank_heat_maps_every_n_epochs_and_at_the_end",
+    "test_bad_input.py::test_tokenize_a_vqvae2_run_writes_each_level_of_the_train_split_in_order",
     # k-means++ (sequential draws) as the reference of the batched seeding, 2 seeds
     "test_kmeans_init.py::test_batched_seeding_is_within_2_percent_of_kmeans_plus_plus_after_lloyd",
     "test_learnable_vq_model.py::test_experiment_config_and_tabular_data_run_a_fast_dev_run",
