@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: install train test lint format bench wheel clean
+.PHONY: install train test test-fast lint format bench wheel clean
 
 install: $(VENV)/.installed
 
@@ -18,8 +18,11 @@ $(VENV)/.installed: pyproject.toml setup.py
 train: install  ## train the default model on the embedded digits: make train ARGS="model=vqvae_ste"
 	$(PYTHON) -m vqlab.train $(ARGS)
 
-test: install  ## the whole test suite
+test: install  ## the whole test suite (CI runs it)
 	$(PYTHON) -m pytest -q
+
+test-fast: install  ## the day-to-day loop: no subprocess, no DDP, no training past a few steps
+	$(PYTHON) -m pytest -q -m "not slow"
 
 lint: install
 	$(VENV)/bin/ruff check vqlab tests experiments

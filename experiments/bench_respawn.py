@@ -10,7 +10,7 @@ drifting load hits all alike), median and minimum over ``--repeats``:
   (a step between two events: what almost every step pays);
 - ``respawn (event)``: the step plus one respawn event (window sum, dead codes, candidates,
   ``replace_codes``, optimizer-row reset);
-- ``k-means init``: ``KMeansInit`` on M = 2N encoder outputs (k-means++ seeding + 10 Lloyd
+- ``k-means init``: ``KMeansInit``'s k-means on M = 2N vectors (batched D^2 seeding + 10 Lloyd
   iterations), paid once per run, given as seconds and in plain steps.
 
 Run from the repository root: ``python -m experiments.bench_respawn``
@@ -29,7 +29,8 @@ from types import SimpleNamespace
 import torch
 from torch import nn
 
-from vqlab.callbacks import DeadCodeRespawn, KMeansInit
+from vqlab.callbacks import DeadCodeRespawn
+from vqlab.clustering.kmeans import kmeans
 from vqlab.quantizers import EMAQuantizer
 
 
@@ -38,13 +39,6 @@ class EncoderQuantizer(nn.Module):
         super().__init__()
         self.encoder = nn.Linear(dim, dim)
         self.quantizer = EMAQuantizer(codebook_size, dim)
-
-    @property
-    def device(self) -> torch.device:
-        return self.encoder.weight.device
-
-    def _apply_batch_transfer_handler(self, batch: tuple[torch.Tensor, ...]):
-        return batch
 
     def forward(self, x: torch.Tensor):
         return self.quantizer(self.encoder(x))
@@ -83,18 +77,10 @@ def make_steps(codebook_size: int, dim: int, num_vectors: int) -> dict[str, Call
 
 
 def time_kmeans(codebook_size: int, dim: int, num_vectors: int) -> float:
-    """Seconds for ``KMeansInit`` on ``num_vectors`` encoder outputs (one batch of them)."""
-    model = EncoderQuantizer(codebook_size, dim)
-    trainer = SimpleNamespace(
-        datamodule=None,
-        train_dataloader=[(torch.randn(num_vectors, dim),)],
-        world_size=1,
-        global_rank=0,
-        optimizers=[],
-        global_step=0,
-    )
+    """Seconds of ``KMeansInit``'s k-means (seeding + 10 Lloyd steps) on ``num_vectors`` vectors."""
+    vectors = torch.randn(num_vectors, dim)
     start = time.perf_counter()
-    KMeansInit(num_batches=1, iterations=10, max_vectors=num_vectors).on_train_start(trainer, model)
+    kmeans(vectors, codebook_size, 10, torch.Generator().manual_seed(0))
     return time.perf_counter() - start
 
 

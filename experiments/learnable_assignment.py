@@ -9,12 +9,16 @@ respawn. Three variants per seed:
 - learned, clustering init: ``ClusteringInit`` (average linkage on ``1 - |corr|``, confidence 3);
 - static: the clustering init frozen before the first step (``freeze_after_epochs=0``).
 Scores: adjusted Rand index of ``hard_assignment()`` vs the planted groups, test recon MSE.
-``python -m experiments.learnable_assignment`` (from the repository root).
+``python -m experiments.learnable_assignment`` (from the repository root). Every ``Settings``
+field is a flag (``--category-recon-weight 1 --orthogonality-weight 3 --assignment-lr 3e-3
+--temp-min 0.05`` is the random-start recipe of ``model=learnable_vq_random``; ``--nonlinear``
+plants groups that correlation cannot see).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -29,7 +33,7 @@ from vqlab.data import GroupedFeaturesDataModule
 from vqlab.models import LearnableVQVAE
 from vqlab.nets import CategoryEncoders, MLPDecoder
 from vqlab.quantizers import EMAQuantizer, SoftAssignment
-from vqlab.regularizers import AssignmentLosses
+from vqlab.regularizers import AssignmentLosses, CategoryReconstruction
 
 VARIANTS = ("learned, random init", "learned, clustering init", "static clustering")
 
@@ -48,9 +52,14 @@ class Settings:
     freeze_after: int | None = None
     orthogonality_weight: float = 0.1
     balance_weight: float = 0.05
+    category_recon_weight: float = 0.0
+    nonlinear: bool = False
 
 
 def build(num_features: int, num_categories: int, settings: Settings, freeze: int | None):
+    category_recon = None
+    if settings.category_recon_weight > 0:
+        category_recon = CategoryReconstruction(num_categories, 2, num_features)
     return LearnableVQVAE(
         SoftAssignment(
             num_features, num_categories, hard=settings.hard, indirect_dim=settings.indirect_dim
@@ -59,7 +68,12 @@ def build(num_features: int, num_categories: int, settings: Settings, freeze: in
         partial(EMAQuantizer, codebook_size=32, dim=2),
         MLPDecoder([num_features], hidden_features=[64], latent_dim=2, num_latents=num_categories),
         partial(torch.optim.Adam, lr=settings.lr),
-        AssignmentLosses(settings.balance_weight, settings.orthogonality_weight),
+        AssignmentLosses(
+            settings.balance_weight,
+            settings.orthogonality_weight,
+            category_recon=category_recon,
+            category_recon_weight=settings.category_recon_weight,
+        ),
         assignment_lr=settings.assignment_lr,
         freeze_after_epochs=freeze,
     )
@@ -68,7 +82,7 @@ def build(num_features: int, num_categories: int, settings: Settings, freeze: in
 def run(variant: str, seed: int, settings: Settings) -> dict:
     """Train one variant on the seed's data; ARI and test recon MSE."""
     L.seed_everything(seed, verbose=False)
-    data = GroupedFeaturesDataModule(seed=seed)
+    data = GroupedFeaturesDataModule(seed=seed, nonlinear=settings.nonlinear)
     data.setup()
     freeze = 0 if "static" in variant else settings.freeze_after
     model = build(data.num_features, data.num_groups, settings, freeze)
@@ -112,33 +126,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--epochs", type=int, default=Settings.epochs)
-    parser.add_argument("--lr", type=float, default=Settings.lr)
-    parser.add_argument("--assignment-lr", type=float, default=Settings.assignment_lr)
-    parser.add_argument("--temp-base", type=float, default=Settings.temp_base)
-    parser.add_argument("--temp-min", type=float, default=Settings.temp_min)
-    parser.add_argument("--hard", action="store_true")
-    parser.add_argument("--indirect-dim", type=int, default=None)
-    parser.add_argument("--freeze-after", type=int, default=None)
-    parser.add_argument("--orthogonality-weight", type=float, default=0.1)
-    parser.add_argument("--balance-weight", type=float, default=0.05)
+    for field in dataclasses.fields(Settings):
+        flag = "--" + field.name.replace("_", "-")
+        if field.type == "bool":
+            parser.add_argument(flag, action="store_true")
+        else:
+            kind = {"int": int, "float": float, "int | None": int, "float | None": float}
+            parser.add_argument(flag, type=kind[field.type], default=field.default)
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 1 epoch")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.epochs = args.seeds[:1], 2  # 2: a temperature schedule needs 2 epochs
     torch.set_num_threads(1)
-    settings = Settings(
-        args.epochs,
-        args.lr,
-        args.assignment_lr,
-        args.temp_base,
-        args.temp_min,
-        args.hard,
-        args.indirect_dim,
-        args.freeze_after,
-        args.orthogonality_weight,
-        args.balance_weight,
-    )
+    settings = Settings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Settings)})
     print(f"settings: {settings}; load average before: {os.getloadavg()}")
     rows = [run(variant, seed, settings) for variant in args.variants for seed in args.seeds]
     print("\n| variant | seed | ARI | test recon MSE | categories used | seconds |")

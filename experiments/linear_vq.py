@@ -196,13 +196,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip-ablations", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 3 steps, no ablations")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 3 steps, two methods, no ablations"
+    )
     args = parser.parse_args()
     register_resolvers()
     figures, speed_steps = FIGURES, 500
+    methods = ["pca_lloyd", "ste", "ste_manual", "rotation", "displacement"]
     if args.quick:  # the committed figure stays as it is
-        EXTRA_OVERRIDES.append("trainer.max_steps=3")
-        args.skip_ablations, speed_steps = True, 3
+        EXTRA_OVERRIDES.extend(["trainer.max_steps=3", "data.num_train=2048", "data.num_eval=512"])
+        args.skip_ablations, speed_steps, methods = True, 3, ["pca_lloyd", "ste_manual"]
         figures = Path(tempfile.mkdtemp(prefix="vqlab_linear_vq_"))
     figures.mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="linear_vq_"))
@@ -210,7 +213,7 @@ def main() -> None:
     print(f"threads {torch.get_num_threads()}, load average at start {os.getloadavg()}")
 
     results, curves, table_wall = {}, {}, 0.0
-    for method in ["pca_lloyd", "ste", "ste_manual", "rotation", "displacement"]:
+    for method in methods:
         results[method], rows, wall = run([*seed, f"model/linear_method={method}"], workdir)
         curves[method] = curve(rows, "val/recon_sse")
         table_wall += wall if method != "displacement" else 0.0
@@ -241,7 +244,9 @@ def main() -> None:
         f"{table_wall:.1f} s, load average {os.getloadavg()}"
     )
 
-    print("\nthe study's manual update, re-derived (float64, its batch draws, 500 steps):")
+    print(
+        f"\nthe study's manual update, re-derived (float64, its batch draws, {speed_steps} steps):"
+    )
     print("| codebook step | W projection | lr(W) | recon MSE |")
     print("| --- | --- | --- | --- |")
     for per_code, half_normal, lr_w in [
@@ -251,7 +256,7 @@ def main() -> None:
         (False, False, 0.08),
         (False, False, 0.05),
     ]:
-        recon = study_manual_update(args.seed, 500, lr_w, per_code, half_normal)
+        recon = study_manual_update(args.seed, speed_steps, lr_w, per_code, half_normal)
         print(
             f"| {'per code (study)' if per_code else 'exact gradient'} | "
             f"{'half normal (study)' if half_normal else 'tangent'} | {lr_w} | {recon:.4f} |"

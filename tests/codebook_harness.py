@@ -5,9 +5,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import torch
+from lightning.pytorch.plugins.precision import Precision
 from torch import Tensor, nn
 
 from vqlab.quantizers import VectorQuantizer
+
+Batch = tuple[Tensor, ...]
 
 
 class TinyAutoencoder(nn.Module):
@@ -23,9 +26,15 @@ class TinyAutoencoder(nn.Module):
     def device(self) -> torch.device:
         return self.encoder.weight.device
 
-    def _apply_batch_transfer_handler(self, batch: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
-        """What a LightningModule does to a batch before its step: here, only the move."""
-        return tuple(tensor.to(self.device) for tensor in batch)
+    # a LightningModule's data hooks, as its defaults do: only the move
+    def on_before_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        return batch
+
+    def transfer_batch_to_device(self, batch: Batch, device: torch.device, idx: int) -> Batch:
+        return tuple(tensor.to(device) for tensor in batch)
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        return batch
 
     def forward(self, x: Tensor):
         out = self.quantizer(self.encoder(x))
@@ -38,6 +47,7 @@ def stand_in_trainer(batches: list[Tensor], optimizers=(), world_size: int = 1, 
     return SimpleNamespace(
         datamodule=SimpleNamespace(train_dataloader=lambda: loader),
         train_dataloader=loader,
+        precision_plugin=Precision(),
         world_size=world_size,
         global_rank=rank,
         optimizers=list(optimizers),

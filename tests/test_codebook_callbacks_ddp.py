@@ -5,14 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 from codebook_harness import TinyAutoencoder, stand_in_trainer
+from ddp_group import WORLD_SIZE, DDPResults
 
 from vqlab.callbacks import DeadCodeRespawn, KMeansInit, OnlineClusteredReinit
 from vqlab.quantizers import EMAQuantizer, STEQuantizer
-
-WORLD_SIZE = 2
 
 
 def rank_batches(rank: int, count: int) -> list[torch.Tensor]:
@@ -22,9 +19,6 @@ def rank_batches(rank: int, count: int) -> list[torch.Tensor]:
 
 
 def worker(rank: int, directory: str) -> None:
-    dist.init_process_group(
-        "gloo", init_method=f"file://{directory}/store", rank=rank, world_size=WORLD_SIZE
-    )
     states = {}
     for quantizer_class in (EMAQuantizer, STEQuantizer):
         torch.manual_seed(rank)  # rank-dependent start: the callbacks must make them agree
@@ -49,7 +43,6 @@ def worker(rank: int, directory: str) -> None:
         states[name]["replaced"] = torch.tensor(replaced)
     states["OnlineClusteredReinit"] = online_reinit_state(rank)
     torch.save(states, Path(directory) / f"rank{rank}.pt")
-    dist.destroy_process_group()
 
 
 def online_reinit_state(rank: int) -> dict[str, torch.Tensor]:
@@ -73,9 +66,14 @@ def online_reinit_state(rank: int) -> dict[str, torch.Tensor]:
     }
 
 
-def test_kmeans_init_and_respawn_give_identical_codebooks_on_every_rank(tmp_path: Path) -> None:
-    mp.spawn(worker, args=(str(tmp_path),), nprocs=WORLD_SIZE, join=True)
-    ranks = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
+DDP_WORKERS = [worker]  # run in the suite's one process group (ddp_group.py)
+
+
+def test_kmeans_init_and_respawn_give_identical_codebooks_on_every_rank(
+    ddp_results: DDPResults,
+) -> None:
+    folder = ddp_results.folder(worker)
+    ranks = [torch.load(folder / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
     for name in ("EMAQuantizer", "STEQuantizer"):
         assert ranks[0][name].keys() == ranks[1][name].keys()
         for key, value in ranks[0][name].items():

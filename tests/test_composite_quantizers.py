@@ -69,9 +69,18 @@ def test_residual_gradient_to_the_input_is_the_upstream_gradient() -> None:
 @pytest.mark.parametrize(
     ("make", "key"),
     [
-        (lambda: GroupedQuantizer(10, 3, partial(STEQuantizer, 4)), "num_groups"),
-        (lambda: GroupedQuantizer(10, 0, partial(STEQuantizer, 4)), "num_groups"),
-        (lambda: ResidualQuantizer(10, 0, partial(STEQuantizer, 4)), "num_stages"),
+        (
+            lambda: GroupedQuantizer(10, num_groups=3, quantizer=partial(STEQuantizer, 4)),
+            "num_groups",
+        ),
+        (
+            lambda: GroupedQuantizer(10, num_groups=0, quantizer=partial(STEQuantizer, 4)),
+            "num_groups",
+        ),
+        (
+            lambda: ResidualQuantizer(10, num_stages=0, quantizer=partial(STEQuantizer, 4)),
+            "num_stages",
+        ),
         (lambda: EntropyRegularizedQuantizer(4, partial(STEQuantizer, 4), tau=0.0), "tau"),
     ],
 )
@@ -131,8 +140,10 @@ def test_blocked_soft_assignment_and_its_gradient_equal_the_dense_softmax() -> N
 
 def test_residual_uses_its_stages_rotation_estimator_on_the_sum() -> None:
     torch.manual_seed(0)
-    rotation = ResidualQuantizer(4, 2, partial(STEQuantizer, 8, estimator="rotation"))
-    ste = ResidualQuantizer(4, 2, partial(STEQuantizer, 8))
+    rotation = ResidualQuantizer(
+        4, num_stages=2, quantizer=partial(STEQuantizer, 8, estimator="rotation")
+    )
+    ste = ResidualQuantizer(4, num_stages=2, quantizer=partial(STEQuantizer, 8))
     ste.load_state_dict(rotation.state_dict())
     z = torch.randn(20, 4, requires_grad=True)
     upstream = torch.randn(20, 4)
@@ -152,8 +163,8 @@ def test_residual_uses_its_stages_rotation_estimator_on_the_sum() -> None:
 @pytest.mark.parametrize(
     ("make", "child"),
     [
-        (lambda child: ResidualQuantizer(4, 2, child), "stage"),
-        (lambda child: GroupedQuantizer(4, 2, child), "group"),
+        (lambda child: ResidualQuantizer(4, num_stages=2, quantizer=child), "stage"),
+        (lambda child: GroupedQuantizer(4, num_groups=2, quantizer=child), "group"),
     ],
 )
 def test_composites_pass_on_their_childrens_named_terms(make, child: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vqlab.errors import ConfigValueError
+from vqlab.errors import ConfigError, ConfigValueError
 from vqlab.functional import entropy, generalized_jensen_shannon
 from vqlab.quantizers import ConcreteSelector
 
@@ -127,3 +127,9 @@ def test_non_positive_temperature_is_a_config_error(temperature: float) -> None:
     selector = ConcreteSelector(num_features=10, num_selected=4)
     with pytest.raises(ConfigValueError):
         selector.temperature = temperature
+
+
+def test_inputs_of_the_wrong_width_are_a_config_error() -> None:
+    """Data and model sizes that disagree are the user's config to fix: a one-line error."""
+    with pytest.raises(ConfigError, match="num_features=10"):
+        ConcreteSelector(num_features=10, num_selected=4)(torch.randn(3, 9))

@@ -10,8 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
+from in_process import run_cli_in_process
 
-from tests.conftest import compose_train_config, run_cli
+from tests.conftest import compose_train_config
 from vqlab.callbacks import SelectedPixelsGrid, StopOnConvergence
 from vqlab.config.resolvers import numel, register_resolvers
 from vqlab.models import ConcreteAutoencoder
@@ -113,7 +114,7 @@ def test_training_logs_the_cae_metrics_and_the_pixel_mask(tmp_path: Path) -> Non
         "cae/unique_fraction",
         "temperature",
     }
-    assert (Path(cfg.paths.output_dir) / SelectedPixelsGrid.name / "epoch_000.png").is_file()
+    assert list((Path(cfg.paths.output_dir) / SelectedPixelsGrid.name).glob("epoch_000_step_*.png"))
 
 
 def test_convergence_stops_training_once_selectors_are_sharp(tmp_path: Path) -> None:
@@ -141,7 +142,7 @@ def test_convergence_stops_training_once_selectors_are_sharp(tmp_path: Path) -> 
 @pytest.mark.slow
 @pytest.mark.parametrize("data", ["digits", "lowrank"])
 def test_cli_fast_dev_run(tmp_path: Path, data: str) -> None:
-    result = run_cli(
+    result = run_cli_in_process(
         [
             "model=cae",
             "callbacks=cae",
@@ -149,21 +150,21 @@ def test_cli_fast_dev_run(tmp_path: Path, data: str) -> None:
             "debug=default",
             f"hydra.run.dir={tmp_path / 'run'}",
         ],
-        cwd=tmp_path,
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
 
 
 @pytest.mark.slow
 def test_cli_non_positive_temperature_is_one_line(tmp_path: Path) -> None:
-    result = run_cli(
+    result = run_cli_in_process(
         [
             "model=cae",
             "debug=default",
             "model.selector.temperature=0",
             f"hydra.run.dir={tmp_path / 'run'}",
         ],
-        cwd=tmp_path,
+        tmp_path,
     )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()

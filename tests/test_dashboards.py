@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from PIL import Image
@@ -19,7 +18,12 @@ from vqlab.callbacks.codebook_figures import principal_plane
 from vqlab.callbacks.image_logging import to_uint8, upscale_factor
 from vqlab.cli.one_line import one_line_errors
 from vqlab.cli.sweep_metric import optimized_value
-from vqlab.errors import CheckpointMismatchError
+from vqlab.errors import (
+    CheckpointMismatchError,
+    ConfigError,
+    RunDirectoryError,
+    UnknownConfigKeyError,
+)
 from vqlab.loggers import run_name
 from vqlab.report import __main__ as report
 from vqlab.runs.loading import load_run
@@ -60,7 +64,7 @@ def test_optimized_metric_is_a_float_and_an_unknown_one_is_one_line(capsys) -> N
     assert optimized_value({"val/recon_mse": torch.tensor(0.25)}, "val/recon_mse") == 0.25
     assert optimized_value({}, None) is None
     with pytest.raises(SystemExit) as exit_info, one_line_errors():
-        optimized_value({"train/loss": torch.tensor(1.0)}, "val/recon_mes")
+        optimized_value({"train/loss": torch.tensor(1.0)}, "val/recon_mes", sweeping=True)
     assert exit_info.value.code == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("vqlab: error: optimized_metric=val/recon_mes was never logged")
@@ -127,27 +131,16 @@ def test_checkpoint_that_does_not_fit_the_config_is_named(saved_run: Path, train
 
 
 @pytest.mark.slow
-def test_two_process_ddp_run_logs_images_and_wandb_from_rank_zero_only(tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    result = run_cli(
-        [
-            "trainer=ddp",
-            "trainer.accelerator=cpu",
-            "trainer.max_epochs=1",
-            "trainer.limit_train_batches=2",
-            "trainer.limit_val_batches=2",
-            "trainer.limit_test_batches=1",
-            f"hydra.run.dir={run_dir}",
-        ],
-        cwd=tmp_path,
-    )
+def test_two_process_ddp_run_logs_images_and_wandb_from_rank_zero_only(ddp_cli_run) -> None:
+    result, run_dir = ddp_cli_run
     assert result.returncode == 0, result.stderr[-3000:]
     (wandb_file,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")  # one W&B run, not two
     (media,) = run_dir.glob("wandb/offline-run-*/files/media/images")
     assert len(list(media.glob("val/reconstructions_*.png"))) == 1
     assert len(list(media.glob("codebook/usage_histogram_*.png"))) == 1
     assert read_records(wandb_file)
-    pixels = np.asarray(Image.open(run_dir / "codebook_usage" / "epoch_000.png"))
+    (usage,) = run_dir.glob("codebook_usage/epoch_000_step_*.png")
+    pixels = np.asarray(Image.open(usage))
     assert pixels.max() == 255
 
 
@@ -156,7 +149,15 @@ def test_tokenize_arguments_name_the_unknown_key_and_the_split() -> None:
         {"run_dir": "r", "split": "val"},
         ["data.root=/d"],
     )
-    with pytest.raises(ValueError, match="unknown argument 'splt=val'"):
+    with pytest.raises(UnknownConfigKeyError, match="unknown argument 'splt=val'"):
         tokenize.parse_arguments(["run_dir=r", "splt=val"])
     with pytest.raises(ValueError, match="split must be one of train, val, test, got 'dev'"):
         tokenize.parse_arguments(["run_dir=r", "split=dev"])
+    with pytest.raises(ConfigError, match="run_dir is required"):
+        tokenize.parse_arguments(["split=val"])
+
+
+def test_a_file_that_is_not_a_wandb_run_is_a_one_line_error(tmp_path) -> None:
+    (tmp_path / "run-x.wandb").write_bytes(b"not a run")
+    with pytest.raises(RunDirectoryError, match="is not a W&B run file"):
+        read_records(tmp_path / "run-x.wandb")

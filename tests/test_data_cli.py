@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 from fake_datasets import (
     write_celeba,
     write_cifar10,
@@ -13,13 +12,14 @@ from fake_datasets import (
     write_image_folder,
     write_mnist,
 )
+from in_process import run_cli_in_process
 
 IMAGE_MODELS = "vqvae_ema,vqvae_ste,vqvae_mlp"
 
 
 def multirun(tmp_path: Path, *overrides: str) -> None:
     """``python -m vqlab.train -m model=<every image model> debug=default OVERRIDES``; all pass."""
-    result = run_cli(
+    result = run_cli_in_process(
         [
             "-m",
             f"model={IMAGE_MODELS}",
@@ -29,8 +29,7 @@ def multirun(tmp_path: Path, *overrides: str) -> None:
             f"hydra.sweep.dir={tmp_path / 'multirun'}",
             *overrides,
         ],
-        cwd=tmp_path,
-        timeout=600,
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = [path for path in (tmp_path / "multirun").iterdir() if path.is_dir()]
@@ -60,8 +59,8 @@ def test_fast_dev_run_of_every_image_model_on_an_image_folder(tmp_path: Path) ->
 
 
 def test_missing_dataset_is_one_line_and_exit_one_with_nothing_written(tmp_path: Path) -> None:
-    result = run_cli(
-        ["data=celeba", "debug=default", f"paths.data_dir={tmp_path / 'nothing'}"], cwd=tmp_path
+    result = run_cli_in_process(
+        ["data=celeba", "debug=default", f"paths.data_dir={tmp_path / 'nothing'}"], tmp_path
     )
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("vqlab: error:")]

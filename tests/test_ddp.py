@@ -1,17 +1,17 @@
-"""Two-process gloo DDP on CPU: every rank ends with the same codebook, counts summed over ranks."""
+"""Two-process gloo DDP on CPU: every rank ends with the same codebook, counts summed over ranks;
+``vqlab.distributed`` gathers every rank's objects in rank order."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
+from ddp_group import WORLD_SIZE, DDPResults
 
+from vqlab.distributed import all_gather_objects
 from vqlab.metrics import CodeUsage
 from vqlab.quantizers import EMAQuantizer
 
-WORLD_SIZE = 2
 STEPS = 3
 
 
@@ -27,22 +27,22 @@ def make_quantizer() -> EMAQuantizer:
 
 
 def worker(rank: int, directory: str) -> None:
-    dist.init_process_group(
-        "gloo", init_method=f"file://{directory}/store", rank=rank, world_size=WORLD_SIZE
-    )
     quantizer = make_quantizer()
     usage = CodeUsage(16)
     for z in rank_batches(rank):
         usage.update(quantizer(z).counts)
     state = {name: buffer.clone() for name, buffer in quantizer.named_buffers()}
     state["perplexity"] = usage.compute()["perplexity"]
+    state["gathered"] = all_gather_objects(f"rank {rank}")
     torch.save(state, Path(directory) / f"rank{rank}.pt")
-    dist.destroy_process_group()
 
 
-def test_ema_codebooks_agree_and_counts_are_summed_over_ranks(tmp_path: Path) -> None:
-    mp.spawn(worker, args=(str(tmp_path),), nprocs=WORLD_SIZE, join=True)
-    states = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
+DDP_WORKERS = [worker]  # run in the suite's one process group (ddp_group.py)
+
+
+def test_ema_codebooks_agree_and_counts_are_summed_over_ranks(ddp_results: DDPResults) -> None:
+    folder = ddp_results.folder(worker)
+    states = [torch.load(folder / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
     for name in ("codebook", "cluster_size", "embed_sum"):
         assert torch.equal(states[0][name], states[1][name]), name
 
@@ -54,3 +54,8 @@ def test_ema_codebooks_agree_and_counts_are_summed_over_ranks(tmp_path: Path) ->
     torch.testing.assert_close(states[0]["cluster_size"], reference.cluster_size)
     torch.testing.assert_close(states[0]["codebook"], reference.codebook)
     torch.testing.assert_close(states[0]["perplexity"], usage.compute()["perplexity"])
+    assert states[0]["gathered"] == states[1]["gathered"] == ["rank 0", "rank 1"]
+
+
+def test_all_gather_objects_is_a_one_element_list_without_a_process_group() -> None:
+    assert all_gather_objects({"a": 1}) == [{"a": 1}]

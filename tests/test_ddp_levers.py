@@ -7,8 +7,7 @@ from functools import partial
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
+from ddp_group import WORLD_SIZE, DDPResults
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -31,18 +30,19 @@ from vqlab.quantizers import (
     STEQuantizer,
 )
 
-WORLD_SIZE = 2
 STEPS = 4
 DIM = 4
 QUANTIZERS: dict[str, Callable[[], nn.Module]] = {
     "rotation": lambda: STEQuantizer(16, DIM, estimator="rotation"),
     "cosine": lambda: CosineQuantizer(16, DIM),
     "simvq": lambda: SimVQQuantizer(16, DIM),
-    "lowdim": lambda: ProjectedQuantizer(DIM, 2, partial(STEQuantizer, 16)),
+    "lowdim": lambda: ProjectedQuantizer(DIM, codebook_dim=2, quantizer=partial(STEQuantizer, 16)),
     "entropy": lambda: EntropyRegularizedQuantizer(DIM, partial(STEQuantizer, 16), weight=1.0),
-    "grouped": lambda: GroupedQuantizer(DIM, 2, partial(EMAQuantizer, 16, decay=0.9)),
-    "residual": lambda: ResidualQuantizer(DIM, 2, partial(STEQuantizer, 16)),
-    "growing": lambda: GrowingQuantizer(DIM, 4, partial(STEQuantizer, 16)),
+    "grouped": lambda: GroupedQuantizer(
+        DIM, num_groups=2, quantizer=partial(EMAQuantizer, 16, decay=0.9)
+    ),
+    "residual": lambda: ResidualQuantizer(DIM, num_stages=2, quantizer=partial(STEQuantizer, 16)),
+    "growing": lambda: GrowingQuantizer(DIM, initial_size=4, quantizer=partial(STEQuantizer, 16)),
     "ema_accumulated": lambda: AccumulatedEMAQuantizer(16, DIM, decay=0.9, accumulate_batches=2),
     # implied codebooks: their state is the projections (LFQ's batch entropy is all-reduced)
     "fsq": lambda: FSQQuantizer(DIM, levels=[4, 3]),
@@ -70,9 +70,6 @@ class TinyAutoencoder(nn.Module):
 
 
 def worker(rank: int, directory: str) -> None:
-    dist.init_process_group(
-        "gloo", init_method=f"file://{directory}/store", rank=rank, world_size=WORLD_SIZE
-    )
     states = {}
     for name, make in QUANTIZERS.items():
         torch.manual_seed(0)  # the same initial model on every rank, as DDP's broadcast gives
@@ -93,12 +90,14 @@ def worker(rank: int, directory: str) -> None:
             if isinstance(value, torch.Tensor)
         }
     torch.save(states, Path(directory) / f"rank{rank}.pt")
-    dist.destroy_process_group()
 
 
-def test_every_lever_quantizer_ends_identical_on_both_ranks(tmp_path: Path) -> None:
-    mp.spawn(worker, args=(str(tmp_path),), nprocs=WORLD_SIZE, join=True)
-    ranks = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
+DDP_WORKERS = [worker]  # run in the suite's one process group (ddp_group.py)
+
+
+def test_every_lever_quantizer_ends_identical_on_both_ranks(ddp_results: DDPResults) -> None:
+    folder = ddp_results.folder(worker)
+    ranks = [torch.load(folder / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
     for name in QUANTIZERS:
         first, second = ranks[0][name], ranks[1][name]
         initial = TinyAutoencoder(QUANTIZERS[name]()).state_dict()

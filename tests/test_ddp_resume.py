@@ -9,13 +9,12 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+from ddp_group import WORLD_SIZE, DDPResults
 from torch import nn
 
 from vqlab.models import VQVAE
 from vqlab.quantizers import EMAQuantizer
 
-WORLD_SIZE = 2
 CODES = 8
 
 
@@ -24,14 +23,11 @@ def tiny_vqvae() -> VQVAE:
 
 
 def worker(rank: int, directory: str) -> None:
-    dist.init_process_group(
-        "gloo", init_method=f"file://{directory}/store", rank=rank, world_size=WORLD_SIZE
-    )
     torch.manual_seed(100 + rank)
     model = tiny_vqvae()
     # rank 0 used codes 0 and 1, rank 1 codes 2 and 3: half the codebook over both ranks
-    model.train_usage.update(torch.eye(CODES)[2 * rank : 2 * rank + 2].sum(0))
-    uninterrupted = model.train_usage.compute()["usage"]
+    model.usage.train_window.update(torch.eye(CODES)[2 * rank : 2 * rank + 2].sum(0))
+    uninterrupted = model.usage.statistics("train")["usage"]
     rng_state = torch.get_rng_state()
     checkpoint = {"state_dict": model.state_dict()}
     model.on_save_checkpoint(checkpoint)
@@ -44,17 +40,19 @@ def worker(rank: int, directory: str) -> None:
     resumed.load_state_dict(loaded["state_dict"])
     result = {
         "uninterrupted": uninterrupted,
-        "resumed": resumed.train_usage.compute()["usage"],
+        "resumed": resumed.usage.statistics("train")["usage"],
         "rng": rng_state,
         "saved_rng": loaded["rng_states"],
     }
     torch.save(result, Path(directory) / f"result{rank}.pt")
-    dist.destroy_process_group()
 
 
-def test_ddp_checkpoint_holds_summed_usage_loaded_once_and_every_ranks_rng(tmp_path: Path):
-    mp.spawn(worker, args=(str(tmp_path),), nprocs=WORLD_SIZE, join=True)
-    results = [torch.load(tmp_path / f"result{rank}.pt") for rank in range(WORLD_SIZE)]
+DDP_WORKERS = [worker]  # run in the suite's one process group (ddp_group.py)
+
+
+def test_ddp_checkpoint_holds_summed_usage_loaded_once_and_every_ranks_rng(ddp_results: DDPResults):
+    folder = ddp_results.folder(worker)
+    results = [torch.load(folder / f"result{rank}.pt") for rank in range(WORLD_SIZE)]
     for result in results:
         assert result["uninterrupted"].item() == 0.5
         assert result["resumed"].item() == 0.5  # was 0.25: rank 0's histogram loaded on each rank

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from vqlab.quantizers.entropy_regularized import soft_assignment_entropy_loss
+from vqlab.quantizers.entropy_regularized import mean_soft_assignment, soft_assignment_entropy_loss
 
 
 def dense_kl_to_uniform(z: torch.Tensor, codebook: torch.Tensor, tau: float) -> torch.Tensor:
@@ -45,3 +45,22 @@ def test_gradient_under_bf16_autocast_equals_the_float32_gradient() -> None:
     torch.testing.assert_close(loss16, loss32, rtol=0, atol=0)
     for got, expected in zip(grads16, grads32, strict=True):
         torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def test_sampled_soft_assignment_is_an_unbiased_estimate_of_the_batch_mean() -> None:
+    generator = torch.Generator().manual_seed(0)
+    z_e = torch.randn(2048, 8, generator=generator)
+    codebook = torch.randn(16, 8, generator=generator)
+    full = mean_soft_assignment(z_e, codebook, tau=1.0)
+    torch.manual_seed(1)
+    draws = torch.stack(
+        [mean_soft_assignment(z_e, codebook, 1.0, sample_rows=64) for _ in range(400)]
+    )
+    standard_error = draws.std(0) / len(draws) ** 0.5
+    assert (draws.std(0) > 0).all()  # the draws do differ
+    assert ((draws.mean(0) - full).abs() <= 4 * standard_error + 1e-7).all()
+    # no sampling when the batch is no larger than sample_rows
+    torch.testing.assert_close(
+        mean_soft_assignment(z_e[:64], codebook, 1.0, 64),
+        mean_soft_assignment(z_e[:64], codebook, 1.0),
+    )

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from vqlab.data import GroupedFeaturesDataModule, TabularDataModule
-from vqlab.errors import ConfigValueError
+from vqlab.data.grouped_features import hermite, hermite_multi_indices
+from vqlab.errors import ConfigValueError, DataIntegrityError
 
 
 def test_grouped_features_are_correlated_within_and_not_across_planted_groups() -> None:
@@ -64,10 +65,37 @@ def test_standardisation_uses_the_training_split(tmp_path: Path) -> None:
 
 def test_a_table_that_is_not_2d_numeric_is_rejected(tmp_path: Path) -> None:
     np.save(tmp_path / "t.npy", np.zeros(5))
-    with pytest.raises(ValueError, match="expected a 2-D numeric array"):
+    with pytest.raises(DataIntegrityError, match="expected a 2-D numeric array"):
         TabularDataModule(str(tmp_path / "t.npy"), num_features=1)
-    with pytest.raises(ValueError, match=r"expected a \.npy or \.csv file"):
+    with pytest.raises(ConfigValueError, match=r"path must be a \.npy or \.csv file"):
         TabularDataModule(str(tmp_path / "t.parquet"), num_features=1)
+    (tmp_path / "ragged.csv").write_text("a,b\n1,2\n3\n")
+    with pytest.raises(DataIntegrityError, match="row 3 has 1 values"):
+        TabularDataModule(str(tmp_path / "ragged.csv"), num_features=2)
     with pytest.raises(ConfigValueError, match="num_features must be 2"):
         np.save(tmp_path / "u.npy", np.zeros((4, 2)))
         TabularDataModule(str(tmp_path / "u.npy"))
+
+
+def test_hermite_polynomials_match_their_closed_forms() -> None:
+    t = torch.linspace(-2, 2, 9)
+    torch.testing.assert_close(hermite(t, 0), torch.ones(9))
+    torch.testing.assert_close(hermite(t, 2), t**2 - 1)
+    torch.testing.assert_close(hermite(t, 3), t**3 - 3 * t)
+    torch.testing.assert_close(hermite(t, 4), t**4 - 6 * t**2 + 3)
+    assert hermite_multi_indices(2, 5) == [(2, 0), (1, 1), (0, 2), (3, 0), (2, 1)]
+
+
+def test_nonlinear_groups_are_uncorrelated_but_dependent_within_a_group() -> None:
+    data = GroupedFeaturesDataModule(
+        num_features=24, num_groups=3, num_samples=20000, noise=0.3, nonlinear=True
+    )
+    samples = data.load()
+    same = data.groups.unsqueeze(0) == data.groups.unsqueeze(1)
+    off_diagonal = ~torch.eye(24, dtype=torch.bool)
+    correlation = torch.corrcoef(samples.t()).abs()
+    # correlation sees no groups (0 in expectation; heavy tails leave sampling noise) ...
+    assert correlation[same & off_diagonal].mean() < 0.05
+    squares = torch.corrcoef(samples.square().t()).abs()  # ... the squares do
+    assert squares[same & off_diagonal].max() > 0.3
+    assert squares[~same].mean() < 0.05

@@ -83,9 +83,15 @@ def test_rounding_passes_the_gradient_straight_through_the_bound() -> None:
 def test_fsq_composes_with_grouped_residual_and_lowdim() -> None:
     torch.manual_seed(0)
     z = torch.randn(20, 8)
-    grouped = GroupedQuantizer(8, 2, lambda dim: FSQQuantizer(dim, levels=[4, 4]))
-    residual = ResidualQuantizer(8, 2, lambda dim: FSQQuantizer(dim, levels=[5, 5, 5]))
-    lowdim = ProjectedQuantizer(8, 3, lambda dim: FSQQuantizer(dim, levels=[5, 5, 5]))
+    grouped = GroupedQuantizer(
+        8, num_groups=2, quantizer=lambda dim: FSQQuantizer(dim, levels=[4, 4])
+    )
+    residual = ResidualQuantizer(
+        8, num_stages=2, quantizer=lambda dim: FSQQuantizer(dim, levels=[5, 5, 5])
+    )
+    lowdim = ProjectedQuantizer(
+        8, codebook_dim=3, quantizer=lambda dim: FSQQuantizer(dim, levels=[5, 5, 5])
+    )
     for quantizer, sizes in ((grouped, (16, 16)), (residual, (125, 125)), (lowdim, (125,))):
         out = quantizer(z)
         assert quantizer.codebook_sizes == sizes

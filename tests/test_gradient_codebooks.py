@@ -92,5 +92,7 @@ def test_projected_codes_live_in_codebook_dim_and_come_back_in_dim() -> None:
 @pytest.mark.parametrize("codebook_dim", [0, -2])
 def test_non_positive_codebook_dim_names_the_key(codebook_dim: int) -> None:
     with pytest.raises(ConfigValueError) as error:
-        ProjectedQuantizer(8, codebook_dim, partial(STEQuantizer, codebook_size=4))
+        ProjectedQuantizer(
+            8, codebook_dim=codebook_dim, quantizer=partial(STEQuantizer, codebook_size=4)
+        )
     assert error.value.argument == "codebook_dim"

@@ -7,9 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from torch import nn
 
-from vqlab.callbacks import CodebookGrowth
-from vqlab.errors import ConfigValueError
+from vqlab.callbacks import CodebookGrowth, DeadCodeRespawn, KMeansInit
+from vqlab.errors import ConfigCombinationError, ConfigValueError
 from vqlab.quantizers import GrowingQuantizer, STEQuantizer
 
 
@@ -73,3 +74,13 @@ def test_a_schedule_that_shrinks_or_mismatches_names_its_key(steps, sizes, key) 
     with pytest.raises(ConfigValueError) as error:
         CodebookGrowth(steps=steps, sizes=sizes)
     assert error.value.argument == key
+
+
+@pytest.mark.parametrize("callback", [KMeansInit(), DeadCodeRespawn()], ids=["kmeans", "respawn"])
+def test_callbacks_that_hook_a_codebook_refuse_a_growing_quantizer(callback) -> None:
+    """Their forward hooks would never fire on the child (the live-code search bypasses its
+    forward), and filling codes would wake the dormant ones."""
+    model = nn.Sequential(make_quantizer())
+    with pytest.raises(ConfigCombinationError, match="callbacks=growth"):
+        callback.setup(None, model, "fit")
+    callback.setup(None, nn.Sequential(STEQuantizer(16, 3)), "fit")  # a plain codebook is fine

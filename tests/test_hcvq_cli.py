@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import compose_train_config, run_cli
+from conftest import compose_train_config
 from hydra.utils import instantiate
+from in_process import run_cli_in_process
 
 from vqlab.cli.one_line import one_line_errors
 
@@ -22,7 +23,7 @@ def test_fast_dev_run_of_hcvq_on_digits_with_default_and_homology_callbacks(
 ) -> None:
     sweep = tmp_path / "sweep"
     args = ["-m", *DIGITS, "callbacks=default,homology", f"hydra.sweep.dir={sweep}"]
-    result = run_cli(args, cwd=tmp_path)
+    result = run_cli_in_process(args, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     diagrams = sorted(sweep.glob("*/persistence_diagrams/step_0000000.png"))
     assert [path.parts[-3] for path in diagrams] == ["1"]  # only the callbacks=homology job
@@ -62,7 +63,7 @@ def test_fast_dev_run_of_hcvq_on_a_generated_celeba_copy(tmp_path: Path) -> None
     overrides = ["model=hcvq", "data=celeba", f"data.root={root}", "debug=default", "test=false"]
     config = compose_train_config(overrides, tmp_path)
     assert instantiate(config.model.hcvq).enabled
-    result = run_cli([*overrides, f"hydra.run.dir={tmp_path / 'run'}"], cwd=tmp_path)
+    result = run_cli_in_process([*overrides, f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -85,7 +86,7 @@ def test_headline_command_alone_logs_every_hcvq_metric_finite_from_step_0(tmp_pa
         "trainer.limit_val_batches=1",
         f"hydra.run.dir={tmp_path / 'run'}",
     ]
-    result = run_cli(args, cwd=tmp_path)
+    result = run_cli_in_process(args, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (metrics_file,) = (tmp_path / "run").glob("csv/version_*/metrics.csv")
     with metrics_file.open() as handle:

@@ -6,15 +6,13 @@ from functools import partial
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
+from ddp_group import WORLD_SIZE, DDPResults
 from torch.nn.parallel import DistributedDataParallel
 
 from vqlab.models import LearnableVQVAE
 from vqlab.nets import CategoryEncoders, MLPDecoder
 from vqlab.quantizers import EMAQuantizer, SoftAssignment
 
-WORLD_SIZE = 2
 STEPS = 3
 D, K = 10, 3
 
@@ -32,9 +30,6 @@ def make_model() -> LearnableVQVAE:
 
 
 def worker(rank: int, directory: str) -> None:
-    dist.init_process_group(
-        "gloo", init_method=f"file://{directory}/store", rank=rank, world_size=WORLD_SIZE
-    )
     torch.manual_seed(100 + rank)  # different data and different Gumbel noise on every rank
     model = make_model()
     torch.manual_seed(100 + rank)
@@ -50,12 +45,16 @@ def worker(rank: int, directory: str) -> None:
         {"logits": model.assignment.logits.detach(), "codebook": model.quantizers[0].codebook},
         Path(directory) / f"rank{rank}.pt",
     )
-    dist.destroy_process_group()
 
 
-def test_assignment_logits_and_codebooks_agree_across_ranks_after_steps(tmp_path: Path) -> None:
-    mp.spawn(worker, args=(str(tmp_path),), nprocs=WORLD_SIZE, join=True)
-    states = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
+DDP_WORKERS = [worker]  # run in the suite's one process group (ddp_group.py)
+
+
+def test_assignment_logits_and_codebooks_agree_across_ranks_after_steps(
+    ddp_results: DDPResults,
+) -> None:
+    folder = ddp_results.folder(worker)
+    states = [torch.load(folder / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
     assert not torch.equal(states[0]["logits"], make_model().assignment.logits.detach())
     assert torch.equal(states[0]["logits"], states[1]["logits"])
     assert torch.equal(states[0]["codebook"], states[1]["codebook"])

@@ -13,9 +13,10 @@ import pytest
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from in_process import run_cli_in_process
 from sklearn.metrics import adjusted_rand_score
 
-from tests.conftest import compose_train_config, run_cli
+from tests.conftest import compose_train_config
 from vqlab.callbacks import ClusteringInit
 from vqlab.cli.one_line import describe
 from vqlab.data import GroupedFeaturesDataModule
@@ -185,7 +186,7 @@ def test_bad_tables_are_one_line_errors(tmp_path, write, overrides, message) -> 
 
 
 def test_cli_reports_too_few_categories_as_one_line(tmp_path) -> None:
-    result = run_cli(
+    result = run_cli_in_process(
         [
             "model=learnable_vq",
             "data=grouped_features",
@@ -193,7 +194,7 @@ def test_cli_reports_too_few_categories_as_one_line(tmp_path) -> None:
             "debug=default",
             f"hydra.run.dir={tmp_path / 'run'}",
         ],
-        cwd=tmp_path,
+        tmp_path,
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (

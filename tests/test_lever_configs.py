@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import pytest
 import torch
 from conftest import CONF_DIR, compose_train_config
-from hydra.utils import get_method, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from vqlab.cli.one_line import one_line_errors
+from vqlab.cli.overrides import accepted_keys
 from vqlab.train import train
 
 QUANTIZERS = sorted(path.stem for path in (CONF_DIR / "model" / "quantizer").glob("*.yaml"))
@@ -20,9 +20,9 @@ LEVERS = sorted(path.stem for path in (CONF_DIR / "lever").glob("*.yaml"))
 
 def assert_keys_are_arguments(node: DictConfig) -> None:
     """Keys of ``node`` and of its nested ``_target_`` nodes are parameters of their targets."""
-    parameters = inspect.signature(get_method(node._target_)).parameters
+    accepted = set(accepted_keys(node._target_) or ())
     keys = {key for key in node if not key.startswith("_")}
-    assert keys <= parameters.keys(), (node._target_, keys - parameters.keys())
+    assert keys <= accepted, (node._target_, keys - accepted)
     for value in node.values():
         if isinstance(value, DictConfig) and "_target_" in value:
             assert_keys_are_arguments(value)

@@ -6,9 +6,10 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import compose_train_config, run_cli
+from conftest import compose_train_config
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from in_process import run_cli_in_process
 
 from vqlab.cli.one_line import describe
 from vqlab.train import train
@@ -49,7 +50,8 @@ def test_bad_lab_input_names_the_key_and_the_fix(override, node, message, tmp_pa
 
 
 def test_unknown_estimator_on_the_command_line_is_one_line(tmp_path: Path) -> None:
-    result = run_cli([*LAB, "model.estimator=nope", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    overrides = [*LAB, "model.estimator=nope", f"hydra.run.dir={tmp_path / 'run'}"]
+    result = run_cli_in_process(overrides, tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("vqlab: error:")]

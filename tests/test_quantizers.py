@@ -167,3 +167,32 @@ def test_bad_arguments_name_the_argument(make, argument: str) -> None:
 def test_mismatched_dim_says_which_sizes() -> None:
     with pytest.raises(ValueError, match="dim=6"):
         STEQuantizer(8, 6)(torch.randn(4, 5))
+
+
+KEYWORD_ONLY = {
+    "EMAQuantizer": lambda q: q.EMAQuantizer(512, 64, 0.25),
+    "AccumulatedEMAQuantizer": lambda q: q.AccumulatedEMAQuantizer(512, 64, 0.9),
+    "STEQuantizer": lambda q: q.STEQuantizer(512, 64, 0.25),
+    "CosineQuantizer": lambda q: q.CosineQuantizer(512, 64, 0.25),
+    "SimVQQuantizer": lambda q: q.SimVQQuantizer(512, 64, 0.25),
+    "GroupedQuantizer": lambda q: q.GroupedQuantizer(64, 2, q.STEQuantizer),
+    "ResidualQuantizer": lambda q: q.ResidualQuantizer(64, 2, q.STEQuantizer),
+    "ProjectedQuantizer": lambda q: q.ProjectedQuantizer(64, 8, q.STEQuantizer),
+    "GrowingQuantizer": lambda q: q.GrowingQuantizer(64, 4, q.STEQuantizer),
+    "ScalarQuantizer": lambda q: q.ScalarQuantizer(64, 4, 16),
+}
+
+
+@pytest.mark.parametrize("name", KEYWORD_ONLY)
+def test_arguments_after_dim_are_keyword_only(name: str) -> None:
+    """``EMAQuantizer(512, 64, 0.25)`` once set ``decay`` (meant as ``beta``, STE's third
+    argument): every argument after ``dim`` must be named."""
+    import vqlab.quantizers as q
+
+    with pytest.raises(TypeError, match="positional argument"):
+        KEYWORD_ONLY[name](q)
+
+
+def test_ema_takes_beta_by_name() -> None:
+    quantizer = EMAQuantizer(512, 64, beta=0.1)
+    assert quantizer.beta == 0.1 and quantizer.decay == 0.99

@@ -18,6 +18,7 @@ import pytest
 import torch
 from conftest import REPO_ROOT
 from hydra.utils import instantiate
+from in_process import run_cli_in_process
 from omegaconf import OmegaConf
 from PIL import Image
 from wandb_records import read_records
@@ -37,6 +38,12 @@ SHRINK_TRAIN = [
 ]
 SHRINK_VQ = ["model.usage_window=2"]
 SHRINK_OPTUNA = ["hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.n_startup_trials=2"]
+# what the tests read of these runs needs no test stage
+SHRINK_UNTESTED = ["test=false"]
+# commands whose entry point runs in this process (a fresh interpreter costs more than their
+# training); the grid and the W&B run stay real `python -m vqlab.train` processes, and the report
+# and tokenize commands are those entry points' real runs
+IN_PROCESS = {"optuna_vqvae", "optuna_cae", "slurm", "local"}
 
 
 def readme_section() -> str:
@@ -55,15 +62,22 @@ def readme_python() -> str:
     return block
 
 
-def run_command(line: str, extra: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    """Run a README command line (``VAR=value`` prefixes become environment) plus ``extra``."""
+def run_command(
+    line: str, extra: list[str], cwd: Path, in_process: bool = False
+) -> subprocess.CompletedProcess:
+    """Run a README command line (``VAR=value`` prefixes become environment) plus ``extra``; a
+    ``python -m vqlab.train`` line ``in_process`` runs its entry point in this process."""
     words = shlex.split(line)
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "WANDB_MODE": "offline"}
-    env.pop("HYDRA_FULL_ERROR", None)
+    prefixes = {}
     while "=" in words[0]:
         key, _, value = words.pop(0).partition("=")
-        env[key] = value
+        prefixes[key] = value
     assert words[0] == "python"
+    if in_process:
+        assert words[1:3] == ["-m", "vqlab.train"], line
+        return run_cli_in_process([*words[3:], *extra], cwd, prefixes)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "WANDB_MODE": "offline", **prefixes}
+    env.pop("HYDRA_FULL_ERROR", None)
     return subprocess.run(
         [sys.executable, *words[1:], *extra],
         cwd=cwd,
@@ -83,17 +97,24 @@ def readme_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     placeholder = "logs/train/multiruns/<time>"
     shrink = {
         "grid": [*SHRINK_TRAIN, *SHRINK_VQ, f"hydra.sweep.dir={grid_dir}"],
-        "optuna_vqvae": [*SHRINK_TRAIN, *SHRINK_VQ, *SHRINK_OPTUNA, "logger=csv"],
+        "optuna_vqvae": [
+            *SHRINK_TRAIN,
+            *SHRINK_UNTESTED,
+            *SHRINK_VQ,
+            *SHRINK_OPTUNA,
+            "logger=csv",
+        ],
         # the CAE anneals its temperature: a schedule needs at least 2 epochs
         "optuna_cae": [
             *SHRINK_TRAIN,
+            *SHRINK_UNTESTED,
             "trainer.max_epochs=2",
             "hydra.sweeper.n_trials=2",
             "logger=csv",
         ],
         "slurm": ["--cfg", "all"],
-        "local": [*SHRINK_TRAIN, *SHRINK_VQ, "logger=csv"],
-        "wandb": [*SHRINK_TRAIN, *SHRINK_VQ],
+        "local": [*SHRINK_TRAIN, *SHRINK_UNTESTED, *SHRINK_VQ, "logger=csv"],
+        "wandb": [*SHRINK_TRAIN, *SHRINK_UNTESTED, *SHRINK_VQ],
         "report": [],
         "tokenize": [],
     }
@@ -108,7 +129,8 @@ def readme_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
         elif name == "wandb":
             extra = [*extra, f"hydra.run.dir={output}"]
         start = time.perf_counter()
-        result = run_command(line.replace(placeholder, str(grid_dir)), extra, root)
+        line = line.replace(placeholder, str(grid_dir))
+        result = run_command(line, extra, root, in_process=name in IN_PROCESS)
         print(f"{name}: {time.perf_counter() - start:.1f} s (load {os.getloadavg()[0]:.1f})")
         assert result.returncode == 0, (line, result.stderr[-3000:])
         runs[name] = (result, output)
@@ -161,16 +183,18 @@ def test_wandb_image_files_span_0_to_255_and_small_grids_are_enlarged(readme_run
     (media,) = job.glob("wandb/offline-run-*/files/media/images")
     (reconstructions,) = media.glob("val/reconstructions_*.png")
     pixels = np.asarray(Image.open(reconstructions))
-    # 16 digits of 8x8 in a padded grid (162 x 22) enlarged 6x, nearest
-    assert pixels.shape == (22 * 6, 162 * 6, 3)
+    # 16 digits of 8x8 in a padded grid (162 x 22) enlarged 6x, nearest, after a margin that
+    # names the rows (6 pixels a character of "output", 8 around)
+    assert pixels.shape == (22 * 6, 162 * 6 + 8 + 6 * len("output"), 3)
     assert pixels.min() == 0 and pixels.max() == 255
     assert len(np.unique(pixels)) > 16  # grey levels, not the 0/1 of a float cast
-    assert np.array_equal(pixels, np.asarray(Image.open(job / "reconstructions/epoch_000.png")))
+    (saved,) = job.glob("reconstructions/epoch_000_step_*.png")
+    assert np.array_equal(pixels, np.asarray(Image.open(saved)))
     for name in ("usage_histogram", "pca"):
         (figure,) = media.glob(f"codebook/{name}_*.png")
         assert np.asarray(Image.open(figure)).max() == 255
-    assert (job / "codebook_usage" / "epoch_000.png").is_file()
-    assert (job / "codebook_pca" / "epoch_000.png").is_file()
+    assert list(job.glob("codebook_usage/epoch_000_step_*.png"))
+    assert list(job.glob("codebook_pca/epoch_000_step_*.png"))
 
 
 def test_report_has_one_row_per_job_sorted_and_its_plots(readme_runs: dict) -> None:

@@ -177,3 +177,16 @@ def test_correlation_clustering_recovers_planted_groups_within_families() -> Non
     by_family = family_correlation_clusters(samples, data.families, owners)
     assert torch.equal(owners[by_family], data.families)
     assert adjusted_rand_score(data.groups.numpy(), by_family.numpy()) == 1.0
+
+
+def test_clustering_init_without_a_soft_assignment_or_a_datamodule_is_a_config_error() -> None:
+    from types import SimpleNamespace
+
+    from vqlab.callbacks import ClusteringInit
+    from vqlab.errors import ConfigCombinationError
+
+    trainer = SimpleNamespace(ckpt_path=None, datamodule=None)
+    with pytest.raises(ConfigCombinationError, match="has no SoftAssignment"):
+        ClusteringInit().on_fit_start(trainer, torch.nn.Linear(2, 2))
+    with pytest.raises(ConfigCombinationError, match="needs a datamodule"):
+        ClusteringInit().samples(trainer)

@@ -11,8 +11,8 @@ import lightning as L
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from conftest import compose_train_config
+from ddp_group import WORLD_SIZE, DDPResults
 from hydra.utils import instantiate
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -25,7 +25,6 @@ from vqlab.quantizers import EMAQuantizer, GroupedQuantizer, ResidualQuantizer, 
 
 MODELS = ["vqvae_ema", "vqvae_ste", "vqvae2", "hcvq", "learnable_vq", "linear_vq", "cae"]
 BATCH, BATCHES, WINDOW = 4, 8, 2
-WORLD_SIZE = 2
 
 
 def model_and_data(name: str, run_dir: Path) -> tuple[LoggedModule, L.LightningDataModule]:
@@ -84,9 +83,6 @@ def test_every_model_logs_one_usage_window_per_window_of_optimizer_steps(name, t
 
 
 def resume_worker(rank: int, directory: str) -> None:
-    dist.init_process_group(
-        "gloo", init_method=f"file://{directory}/store", rank=rank, world_size=WORLD_SIZE
-    )
     results = {}
     for name in MODELS:
         model, _ = model_and_data(name, Path(directory) / name)
@@ -113,13 +109,17 @@ def resume_worker(rank: int, directory: str) -> None:
             "rng_ranks": len(loaded["rng_states"]),
         }
     torch.save(results, Path(directory) / f"result{rank}.pt")
-    dist.destroy_process_group()
+
+
+DDP_WORKERS = [resume_worker]  # run in the suite's one process group (ddp_group.py)
 
 
 @pytest.mark.slow
-def test_every_model_resumes_its_ddp_usage_window_as_the_uninterrupted_run(tmp_path) -> None:
-    mp.spawn(resume_worker, args=(str(tmp_path),), nprocs=WORLD_SIZE, join=True)
-    results = [torch.load(tmp_path / f"result{rank}.pt") for rank in range(WORLD_SIZE)]
+def test_every_model_resumes_its_ddp_usage_window_as_the_uninterrupted_run(
+    ddp_results: DDPResults,
+) -> None:
+    folder = ddp_results.folder(resume_worker)
+    results = [torch.load(folder / f"result{rank}.pt") for rank in range(WORLD_SIZE)]
     assert set(results[0]) == set(MODELS) - {"cae"}
     for result in results:
         for name, value in result.items():
@@ -147,8 +147,14 @@ def fitted_metrics(model: LoggedModule) -> dict[str, float]:
 @pytest.mark.parametrize(
     ("quantizer", "names"),
     [
-        (GroupedQuantizer(4, 2, partial(EMAQuantizer, 4)), ["group_0", "group_1"]),
-        (ResidualQuantizer(4, 2, partial(STEQuantizer, 4)), ["stage_0", "stage_1"]),
+        (
+            GroupedQuantizer(4, num_groups=2, quantizer=partial(EMAQuantizer, 4)),
+            ["group_0", "group_1"],
+        ),
+        (
+            ResidualQuantizer(4, num_stages=2, quantizer=partial(STEQuantizer, 4)),
+            ["stage_0", "stage_1"],
+        ),
     ],
     ids=["grouped", "residual"],
 )

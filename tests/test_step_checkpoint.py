@@ -11,6 +11,7 @@ import pytest
 import torch
 from conftest import compose_train_config
 
+from vqlab.callbacks.graceful_stop import TrainingStopped
 from vqlab.train import build, fit_and_test
 
 STEPS = [
@@ -31,16 +32,14 @@ STEPS = [
 
 
 class Interrupt(L.Callback):
-    """Ctrl-C (KeyboardInterrupt) or a real SIGTERM to this process after training step ``step``."""
+    """A real Ctrl-C (SIGINT) or SIGTERM to this process during the batch of step ``step``."""
 
     def __init__(self, step: int, how: str) -> None:
         self.step, self.how = step, how
 
-    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
-        if trainer.global_step == self.step:
-            if self.how == "ctrl-c":
-                raise KeyboardInterrupt
-            os.kill(os.getpid(), signal.SIGTERM)  # Lightning's handler stops at the next step
+    def on_train_batch_start(self, trainer: L.Trainer, *args: object) -> None:
+        if trainer.global_step == self.step - 1:
+            os.kill(os.getpid(), signal.SIGINT if self.how == "ctrl-c" else signal.SIGTERM)
 
 
 def saved_step(tmp_path: Path) -> int:
@@ -61,7 +60,8 @@ def test_an_interrupted_run_saves_its_last_step(tmp_path: Path, how: str) -> Non
         [*STEPS, "trainer.max_steps=50", "callbacks.step.every_n_steps=10"], tmp_path
     )
     run = build(cfg)
-    run.trainer.callbacks.append(Interrupt(step=3, how=how))
-    with pytest.raises(SystemExit):  # Lightning exits after Ctrl-C; SIGTERMException is one
+    run.trainer.callbacks.insert(0, Interrupt(step=3, how=how))
+    with pytest.raises(TrainingStopped) as stopped:  # at the end of the signalled step
         fit_and_test(cfg, run)
-    assert saved_step(tmp_path) in (3, 4)  # SIGTERM is noticed one step later
+    assert stopped.value.code == 130 if how == "ctrl-c" else 143
+    assert saved_step(tmp_path) == 3

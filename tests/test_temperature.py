@@ -6,6 +6,7 @@ import itertools
 import math
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import lightning as L
 import pytest
@@ -13,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from vqlab.callbacks import TemperatureAnnealing
+from vqlab.cli.one_line import one_line_errors
 from vqlab.errors import ConfigValueError
 from vqlab.models import ConcreteAutoencoder
 from vqlab.nets import MLPDecoder
@@ -53,17 +55,44 @@ def test_linear_and_cosine_interior_values_follow_their_formulas(mode: str) -> N
         assert callback.temperature_at(epoch) == pytest.approx(expected, rel=1e-12)
 
 
+def trainer_of(max_epochs: int, batches: int = 10) -> SimpleNamespace:
+    """What ``resolve`` reads of a Trainer about to fit ``max_epochs`` of ``batches`` steps."""
+    return SimpleNamespace(
+        max_epochs=max_epochs,
+        num_training_batches=batches,
+        accumulate_grad_batches=1,
+        estimated_stepping_batches=max_epochs * batches,
+        fast_dev_run=False,
+    )
+
+
 @pytest.mark.parametrize(
-    ("max_epochs", "warmup_epochs"),
-    [(1, 0), (5, 4), (5, 7)],
-    ids=["one_epoch", "warmup_to_end", "warmup_past_end"],
+    ("max_epochs", "warmup_epochs", "span"), [(1, 0, (0, 9)), (5, 4, (40, 49))]
 )
-def test_a_schedule_that_cannot_anneal_is_refused_when_training_starts(
-    max_epochs: int, warmup_epochs: int
+def test_a_run_too_short_to_anneal_per_epoch_anneals_per_step(
+    max_epochs: int, warmup_epochs: int, span: tuple[int, int]
 ) -> None:
-    callback = TemperatureAnnealing(5.0, 0.1, warmup_epochs=warmup_epochs)
-    with pytest.raises(ConfigValueError, match="warmup_epochs"):
-        callback.resolve(L.Trainer(max_epochs=max_epochs, logger=False))
+    callback = TemperatureAnnealing(5.0, 0.1, "linear", warmup_epochs=warmup_epochs)
+    callback.resolve(trainer_of(max_epochs))
+    assert (callback.unit, callback.start, callback.end) == ("step", *span)
+    assert callback.temperature_at(span[0]) == 5.0
+    assert callback.temperature_at(span[1]) == pytest.approx(0.1)
+    assert callback.temperature_at(span[0] + 3) == pytest.approx(5.0 - 4.9 * 3 / 9)
+
+
+def test_a_one_step_run_holds_the_end_temperature() -> None:
+    callback = TemperatureAnnealing(5.0, 0.1)
+    callback.resolve(trainer_of(max_epochs=1, batches=1))
+    assert callback.temperature_at(0) == pytest.approx(0.1)
+
+
+def test_a_warmup_past_the_end_of_training_is_refused_in_one_readable_line() -> None:
+    callback = TemperatureAnnealing(5.0, 0.1, warmup_epochs=7)
+    with pytest.raises(ConfigValueError) as error:
+        callback.resolve(trainer_of(max_epochs=5))
+    with pytest.raises(SystemExit), one_line_errors():
+        raise error.value
+    assert error.value.argument == "callbacks.temperature.warmup_epochs"
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -9,7 +9,7 @@ from tiny_vqvae2 import tiny_vqvae2
 from vqlab.callbacks import DeadCodeRespawn, KMeansInit
 from vqlab.callbacks.codebooks import codebook_quantizers
 
-LEVELS = ("top_quantizer", "bottom_quantizer")
+LEVELS = ("top", "bottom")  # the codebooks' display names (attributes <name>_quantizer)
 
 
 def batches(count: int = 3) -> list[torch.Tensor]:
@@ -25,10 +25,8 @@ def level_inputs(model) -> dict[str, torch.Tensor]:
     for x in batches():
         features, h_top = model.encoder.encode_top(x)
         e_top = model.top_quantizer.decode(model.top_quantizer.encode(h_top))
-        inputs["top_quantizer"].append(h_top.flatten(0, -2))
-        inputs["bottom_quantizer"].append(
-            model.encoder.encode_bottom(features, e_top).flatten(0, -2)
-        )
+        inputs["top"].append(h_top.flatten(0, -2))
+        inputs["bottom"].append(model.encoder.encode_bottom(features, e_top).flatten(0, -2))
     return {name: torch.cat(parts) for name, parts in inputs.items()}
 
 
@@ -44,7 +42,7 @@ def test_both_levels_are_found_by_the_codebook_callbacks() -> None:
 def test_kmeans_init_fits_each_level_to_its_own_inputs() -> None:
     torch.manual_seed(0)
     model = tiny_vqvae2(codes=(6, 10))
-    before = {name: getattr(model, name).codebook.clone() for name in LEVELS}
+    before = {name: getattr(model, f"{name}_quantizer").codebook.clone() for name in LEVELS}
     inputs_before = level_inputs(model)
 
     KMeansInit(num_batches=3, iterations=10, seed=0).on_train_start(
@@ -53,12 +51,12 @@ def test_kmeans_init_fits_each_level_to_its_own_inputs() -> None:
 
     inputs = level_inputs(model)  # the bottom level's inputs depend on the new top codebook
     for name in LEVELS:
-        codebook = getattr(model, name).codebook
+        codebook = getattr(model, f"{name}_quantizer").codebook
         assert distortion(inputs[name], codebook) < 0.2 * distortion(
             inputs_before[name], before[name]
         ), name
         used = torch.cdist(inputs[name], codebook).argmin(-1).unique().numel()
-        assert used >= getattr(model, name).codebook_size - 1, name
+        assert used >= getattr(model, f"{name}_quantizer").codebook_size - 1, name
 
 
 def test_respawn_replaces_the_dead_codes_of_each_level_with_that_levels_inputs() -> None:
@@ -69,11 +67,11 @@ def test_respawn_replaces_the_dead_codes_of_each_level_with_that_levels_inputs()
     for x in batches():
         model(x)
     for name in LEVELS:
-        quantizer = getattr(model, name)
+        quantizer = getattr(model, f"{name}_quantizer")
         dead = (callback.windows[name].histogram < 1).nonzero().squeeze(1)
         assert dead.numel() > 0, name  # random codebooks: most codes of both levels are dead
         latest = callback.windows[name].latest.clone()
-        grid = 2 if name == "top_quantizer" else 4
+        grid = 2 if name == "top" else 4
         assert latest.shape == (16 * grid * grid, quantizer.dim)  # this level's own inputs
 
         replaced = callback.respawn(name, quantizer, stand_in_trainer([]))

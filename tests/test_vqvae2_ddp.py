@@ -6,13 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch.nn.functional as F
+from ddp_group import WORLD_SIZE, DDPResults
 from tiny_vqvae2 import seed_both_codebooks, tiny_vqvae2
 from torch.nn.parallel import DistributedDataParallel
 
-WORLD_SIZE = 2
 STEPS = 3
 BATCH = 6  # per rank; equal sizes make the mean of the ranks' mean losses the union's mean
 
@@ -41,10 +39,6 @@ def train_steps(model, forward, batches: list[torch.Tensor]) -> None:
 
 
 def worker(rank: int, directory: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group(
-        "gloo", init_method=f"file://{directory}/store", rank=rank, world_size=WORLD_SIZE
-    )
     model = make_model().train()
     # no buffer broadcast: the EMA all-reduce alone must keep the codebooks equal
     train_steps(
@@ -53,14 +47,16 @@ def worker(rank: int, directory: str) -> None:
     state = {name: buffer.clone() for name, buffer in model.named_buffers()}
     state["usage"] = model.usage.statistics("train")
     torch.save(state, Path(directory) / f"rank{rank}.pt")
-    dist.destroy_process_group()
+
+
+DDP_WORKERS = [worker]  # run in the suite's one process group (ddp_group.py)
 
 
 def test_both_levels_codebooks_agree_across_ranks_and_equal_the_union_batch(
-    tmp_path: Path,
+    ddp_results: DDPResults,
 ) -> None:
-    mp.spawn(worker, args=(str(tmp_path),), nprocs=WORLD_SIZE, join=True)
-    states = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
+    folder = ddp_results.folder(worker)
+    states = [torch.load(folder / f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
     for level in ("top", "bottom"):
         for buffer in ("codebook", "cluster_size", "embed_sum"):
             name = f"{level}_quantizer.{buffer}"

@@ -6,6 +6,8 @@ no branch on the world size.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.distributed as dist
 from torch import Tensor
@@ -35,6 +37,15 @@ def all_gather_rows(tensor: Tensor) -> Tensor:
     parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
     dist.all_gather(parts, tensor.contiguous())
     return torch.cat(parts)
+
+
+def all_gather_objects(value: Any) -> list[Any]:
+    """Every rank's picklable ``value``, in rank order (``[value]`` without a process group)."""
+    if not is_distributed():
+        return [value]
+    values: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(values, value)
+    return values
 
 
 def broadcast_from_rank_zero(tensor: Tensor) -> Tensor:

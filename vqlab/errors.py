@@ -80,6 +80,10 @@ class DatasetNotFoundError(VqlabError, FileNotFoundError):
     """
 
 
+class UnreadableImageError(VqlabError, OSError):
+    """An image file that is empty, truncated or not an image; the message names the file."""
+
+
 class DataIntegrityError(VqlabError, ValueError):
     """A dataset file is not what it should be: a checksum differs from the official one, or its
     values do not fit the format it claims."""
@@ -93,6 +97,10 @@ class CheckpointMismatchError(VqlabError, ValueError):
     """A checkpoint's weights do not fit the model that its run's config builds."""
 
 
+class CheckpointFileError(VqlabError, ValueError):
+    """A checkpoint path that is missing, truncated or not a Lightning checkpoint."""
+
+
 class MetricNotFoundError(VqlabError, ValueError):
     """``optimized_metric`` names a metric that the run never logged."""
 
@@ -100,3 +108,8 @@ class MetricNotFoundError(VqlabError, ValueError):
 class ConfigCombinationError(ConfigError):
     """Two parts of a config that each make sense do not go together (e.g. a codebook callback
     on a model without a codebook); the message names both and the fix."""
+
+
+class UntrustedRunError(VqlabError, ValueError):
+    """A run directory's config or checkpoint would run code that vqlab does not vouch for; the
+    message says how to open it anyway (``trust=True``) when its author is trusted."""

@@ -1,7 +1,8 @@
 """Train and test a model from Hydra configs: ``python -m vqlab.train [overrides]``.
 
 ``python -m vqlab.train --help`` shows the usage, examples and config groups; ``-m`` sweeps (one
-directory and one W&B run per job). Returns ``optimized_metric`` so that sweepers can optimise it.
+directory and one W&B run per job). Returns ``optimized_metric`` so that sweepers can optimise it;
+a diverged sweep job is marked failed and the sweep goes on (``vqlab.cli.sweep_metric``).
 Before Hydra creates a run directory, the overrides and the composed config are checked
 (``vqlab.cli.preflight``): bad input ends with one line ``vqlab: error: ...`` and exit status 1.
 """
@@ -17,17 +18,27 @@ import hydra
 import lightning as L
 import wandb
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
-from vqlab.cli.console import console_callbacks, log_run_header, quiet_console
+from vqlab.callbacks.graceful_stop import GracefulStop
+from vqlab.cli.checkpoint import check_checkpoint
+from vqlab.cli.console import console_callbacks, final_table, log_run_header, quiet_console
 from vqlab.cli.one_line import check_group_options, one_line_errors
 from vqlab.cli.preflight import preflight
-from vqlab.cli.run_dir import check_fresh_output_dir, discard, is_rank_zero, resume_overrides
-from vqlab.cli.sweep_metric import optimized_value
+from vqlab.cli.run_dir import (
+    check_fresh_output_dir,
+    discard,
+    inherit_overrides,
+    is_rank_zero,
+    resume_overrides,
+)
+from vqlab.cli.sweep_metric import failed_job, optimized_value
 from vqlab.config.location import config_dir
 from vqlab.config.resolvers import register_resolvers
+from vqlab.errors import NonFiniteLossError
 
 register_resolvers()
 CONFIG_DIR = config_dir()
@@ -52,6 +63,11 @@ def build(cfg: DictConfig) -> Run:
     # a node set to null (`callbacks.respawn=null`, or by a config) switches that callback off
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
     callbacks += console_callbacks(cfg.trainer, callbacks)
+    if not any(isinstance(callback, GracefulStop) for callback in callbacks):
+        callbacks.append(GracefulStop())  # SIGTERM / Ctrl-C stop at a step boundary, exit 143 / 130
+    # step boundaries after every other callback's hooks (respawn, NaN guard) of the same batch;
+    # Lightning then moves its own checkpoint callbacks after these
+    callbacks.sort(key=lambda callback: isinstance(callback, GracefulStop))
     loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     return Run(datamodule, model, callbacks, loggers, trainer)
@@ -68,13 +84,20 @@ def fit_and_test(cfg: DictConfig, run: Run) -> dict[str, Any]:
     if cfg.test:
         checkpoint = trainer.checkpoint_callback
         best = checkpoint.best_model_path if checkpoint else ""
-        trainer.test(run.model, datamodule=run.datamodule, ckpt_path=best or None)
+        # verbose=False: Lightning's table prints 17 digits to the console only; ours rounds and
+        # goes to train.log as well
+        results = trainer.test(
+            run.model, datamodule=run.datamodule, ckpt_path=best or None, verbose=False
+        )
         metrics.update(trainer.callback_metrics)
+        if results and trainer.is_global_zero:
+            final_table(results[0])
     return metrics
 
 
 def train(cfg: DictConfig, output_dir: Path | None = None) -> dict[str, Any]:
-    """Build, fit and test; a run that fails before its first training step leaves no directory."""
+    """Build, fit and test; a run that fails before its first training step leaves no directory
+    (``output_dir``; None: keep it)."""
     run = None
     try:
         run = build(cfg)
@@ -97,9 +120,16 @@ def main(cfg: DictConfig) -> float | None:
     output_dir = Path(hydra_config.runtime.output_dir)
     if is_rank_zero():  # DDP workers share the console
         log_run_header(cfg, list(hydra_config.overrides.task), output_dir)
+    sweeping = hydra_config.mode == RunMode.MULTIRUN
     with one_line_errors():
-        metrics = train(cfg, output_dir)
-        return optimized_value(metrics, cfg.get("optimized_metric"))
+        try:
+            # kept: a resumed run's directory (the run itself), a sweep job's (the report reads it)
+            metrics = train(cfg, None if cfg.get("resume") or sweeping else output_dir)
+        except NonFiniteLossError as error:
+            if not sweeping:
+                raise
+            return failed_job(error, output_dir)  # NaN: a failed trial; the sweep goes on
+        return optimized_value(metrics, cfg.get("optimized_metric"), sweeping)
 
 
 def cli() -> None:
@@ -107,10 +137,15 @@ def cli() -> None:
     arguments = sys.argv[1:]
     if is_rank_zero():  # DDP workers rerun this command line, already checked and completed
         with one_line_errors():
+            arguments = inherit_overrides(arguments)  # ckpt_path=<run>/...: that run's config
             check_group_options(arguments, CONFIG_DIR)
             cfg = preflight(arguments, CONFIG_DIR)
-            arguments += resume_overrides(cfg) if cfg is not None else []
-            check_fresh_output_dir(arguments)
+            if cfg is not None:
+                check_checkpoint(cfg)
+            if cfg is not None and cfg.get("resume"):
+                arguments += resume_overrides(cfg)  # the run's own directory, already claimed
+            else:
+                arguments = check_fresh_output_dir(arguments, CONFIG_DIR)
         sys.argv[1:] = arguments
     main()
 

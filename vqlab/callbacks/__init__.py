@@ -1,5 +1,6 @@
 """Callbacks for behaviour that depends on training time or cuts across modules."""
 
+from vqlab.callbacks.assignment_images import AssignmentImages
 from vqlab.callbacks.assignment_init import ClusteringInit
 from vqlab.callbacks.codebook_figures import CodebookFigures
 from vqlab.callbacks.convergence import StopOnConvergence
@@ -16,6 +17,7 @@ from vqlab.callbacks.selection_images import SelectedPixelsGrid
 from vqlab.callbacks.temperature import TemperatureAnnealing
 
 __all__ = [
+    "AssignmentImages",
     "ClusteringInit",
     "CodebookFigures",
     "CodebookGrowth",

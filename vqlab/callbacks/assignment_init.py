@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from vqlab.clustering.features import family_correlation_clusters
-from vqlab.errors import check_positive
+from vqlab.errors import ConfigCombinationError, check_positive
 from vqlab.quantizers import SoftAssignment
 
 
@@ -34,7 +34,7 @@ class ClusteringInit(L.Callback):
     def samples(self, trainer: L.Trainer) -> Tensor:
         """Up to ``num_samples`` training rows, flattened to (n, D)."""
         if trainer.datamodule is None:
-            raise ValueError(
+            raise ConfigCombinationError(
                 "callbacks.assignment_init: needs a datamodule (trainer.fit(datamodule=...))"
             )
         rows, count = [], 0
@@ -50,9 +50,10 @@ class ClusteringInit(L.Callback):
             return
         modules = [m for m in pl_module.modules() if isinstance(m, SoftAssignment)]
         if not modules:
-            raise ValueError(
-                f"callbacks.assignment_init: {type(pl_module).__name__} has no SoftAssignment; "
-                "drop the callback"
+            raise ConfigCombinationError(
+                f"callbacks.assignment_init: {type(pl_module).__name__} has no SoftAssignment: it "
+                "is part of model=learnable_vq's recipe; choose that model, or other callbacks "
+                "(callbacks=default)"
             )
         samples = self.samples(trainer) if trainer.is_global_zero else None
         for assignment in modules:

@@ -1,19 +1,20 @@
 """Pictures of codebook health: sorted code-usage histogram and a PCA map of codes and encodings.
 
-Every ``every_n_epochs`` validation epochs, for every ``VectorQuantizer`` of the model:
+Every ``every_n_epochs`` validation epochs and in the last epoch (the final state), for every
+``VectorQuantizer`` of the model:
 
 - ``codebook/usage_histogram``: the validation epoch's code counts, sorted in decreasing order,
   as bars (a collapsed codebook is a few tall bars and a long flat tail of dead codes);
 - ``codebook/pca``: the codes and up to ``max_points`` encoder outputs ``z_e`` projected on the
   first two principal components of the codes and encodings together (PCA by SVD of the centred
   points: ``X - mean = U S V^T``, coordinates ``(X - mean) V[:, :2]``; Pearson 1901). Used codes are
-  dots coloured by log count, dead codes crosses.
+  dots coloured by log count (colour bar), dead codes crosses.
 
-Each goes to W&B / TensorBoard and to ``<run dir>/codebook_usage/epoch_XXX.png`` and ``<run
-dir>/codebook_pca/epoch_XXX.png``; with several codebooks as ``codebook/<name>/usage_histogram`` and
-``codebook_usage/<name>/epoch_XXX.png`` (names of ``vqlab.quantizers.naming``: ``top``, ``stage_1``,
-...), titled with the name. Counts are summed across DDP ranks; only the global-zero rank draws and
-writes.
+Each goes to W&B / TensorBoard and to ``<run dir>/codebook_usage/epoch_EEE_step_SSSSSS.png`` and
+``<run dir>/codebook_pca/...`` (one file per validation); with several codebooks as
+``codebook/<name>/usage_histogram`` and ``codebook_usage/<name>/...`` (names of
+``vqlab.quantizers.naming``: ``top``, ``stage_1``, ...), titled with the name. Counts are summed
+across DDP ranks; only the global-zero rank draws and writes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from vqlab.callbacks.codebooks import codebook_metric_name, codebook_quantizers
-from vqlab.callbacks.image_logging import figure_to_image, log_image
+from vqlab.callbacks.image_logging import figure_name, figure_to_image, log_image
 from vqlab.errors import check_positive
 from vqlab.quantizers import QuantizerOutput
 
@@ -63,7 +64,11 @@ def pca_figure(codebook: Tensor, encodings: Tensor, counts: Tensor, title: str) 
     axes = figure.add_subplot()
     axes.scatter(points[:, 0], points[:, 1], s=2, color="0.7", label="encoder outputs")
     used = counts > 0
-    axes.scatter(codes[used, 0], codes[used, 1], s=14, c=counts[used].log1p(), label="used codes")
+    coloured = axes.scatter(
+        codes[used, 0], codes[used, 1], s=14, c=counts[used].log1p(), label="used codes"
+    )
+    if used.any():
+        figure.colorbar(coloured, ax=axes, label="log(1 + count)")
     dead = ~used
     axes.scatter(codes[dead, 0], codes[dead, 1], s=14, marker="x", color="red", label="dead codes")
     axes.set(xlabel="PC 1", ylabel="PC 2", title=title)
@@ -88,8 +93,11 @@ class CodebookFigures(L.Callback):
         self.encodings: dict[str, list[Tensor]] = {}
 
     def active(self, trainer: L.Trainer) -> bool:
-        """Whether this validation epoch is one to draw (never the sanity check)."""
-        return not trainer.sanity_checking and trainer.current_epoch % self.every_n_epochs == 0
+        """Whether this validation is one to draw: every ``every_n_epochs`` epochs and the last
+        epoch (never the sanity check)."""
+        last = trainer.max_epochs is not None and trainer.current_epoch >= trainer.max_epochs - 1
+        every = trainer.current_epoch % self.every_n_epochs == 0
+        return not trainer.sanity_checking and (every or last)
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.counts, self.encodings = {}, {}
@@ -118,7 +126,6 @@ class CodebookFigures(L.Callback):
         self.handles = []
         quantizers = codebook_quantizers(pl_module)
         names = list(quantizers)
-        epoch = trainer.current_epoch
         for codebook, counts in self.counts.items():
             total = trainer.strategy.reduce(counts, reduce_op="sum").cpu()  # every rank takes part
             if not trainer.is_global_zero:
@@ -126,7 +133,8 @@ class CodebookFigures(L.Callback):
             codes = quantizers[codebook].codebook.detach().float().cpu()
             encodings = torch.cat(self.encodings[codebook])
             label = codebook if len(names) > 1 else ""
-            title = f"{label} epoch {epoch}".strip()
+            title = f"{label} codebook, " if label else ""
+            title += f"epoch {trainer.current_epoch}, step {trainer.global_step}"
             figures = {
                 "usage_histogram": usage_histogram_figure(total, title),
                 "pca": pca_figure(codes, encodings, total, title),
@@ -134,7 +142,7 @@ class CodebookFigures(L.Callback):
             folders = {"usage_histogram": "codebook_usage", "pca": "codebook_pca"}
             for name, figure in figures.items():
                 folder = "/".join(filter(None, (folders[name], label)))
-                png_path = f"{folder}/epoch_{epoch:03d}.png"
+                png_path = f"{folder}/{figure_name(trainer)}.png"
                 metric = codebook_metric_name(codebook, names, name)
                 log_image(trainer, metric, figure_to_image(figure), png_path)
         self.counts, self.encodings = {}, {}

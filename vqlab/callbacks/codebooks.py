@@ -6,7 +6,7 @@ from torch import nn
 
 from vqlab.errors import ConfigCombinationError
 from vqlab.models.logged_module import LoggedModule
-from vqlab.quantizers import VectorQuantizer
+from vqlab.quantizers import GrowingQuantizer, VectorQuantizer
 from vqlab.quantizers.naming import codebook_metric, leaf_codebooks
 
 
@@ -36,4 +36,15 @@ def require_codebooks(
         raise ConfigCombinationError(
             f"callbacks.{callback} needs a model with a codebook quantizer (model=vqvae_ema, "
             f"vqvae_ste, hcvq, ...): drop it (callbacks=plain) or choose such a model"
+        )
+
+
+def refuse_growing(model: nn.Module, callback: str) -> None:
+    """Refuse a callback that watches codebooks through forward hooks on a model with a
+    ``GrowingQuantizer``: its search bypasses the child's forward (the hooks would never fire), and
+    filling codes would wake the dormant ones that growth is saving."""
+    if any(isinstance(module, GrowingQuantizer) for module in model.modules()):
+        raise ConfigCombinationError(
+            f"model/quantizer=growth cannot take callbacks.{callback}, which watches its codebook: "
+            "use callbacks=growth (plain + CodebookGrowth)"
         )

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from matplotlib.figure import Figure
-from PIL import Image
+from PIL import Image, ImageDraw
 
 MIN_SIDE = 128  # enlarge until the short side has at least this many pixels ...
 MAX_SIDE = 2048  # ... without the long side passing this
@@ -48,16 +48,41 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
     return image.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()  # (kH, kW, 3)
 
 
-def log_image(trainer: L.Trainer, key: str, image: torch.Tensor, png_path: str) -> None:
+def figure_name(trainer: L.Trainer) -> str:
+    """``epoch_003_step_000460``: a figure's file name, one per validation (several validations
+    in an epoch, ``trainer.val_check_interval``, do not overwrite each other)."""
+    return f"epoch_{trainer.current_epoch:03d}_step_{trainer.global_step:06d}"
+
+
+def label_rows(pixels: np.ndarray, labels: list[str]) -> np.ndarray:
+    """``pixels`` (H, W, 3) uint8 with a white left margin naming each of its equal-height rows."""
+    margin = 8 + 6 * max(map(len, labels))  # PIL's default bitmap font: ~6 pixels a character
+    picture = Image.new("RGB", (pixels.shape[1] + margin, pixels.shape[0]), "white")
+    picture.paste(Image.fromarray(pixels), (margin, 0))
+    draw, row_height = ImageDraw.Draw(picture), pixels.shape[0] / len(labels)
+    for row, label in enumerate(labels):
+        draw.text((4, int((row + 0.5) * row_height) - 5), label, fill="black")
+    return np.asarray(picture)
+
+
+def log_image(
+    trainer: L.Trainer,
+    key: str,
+    image: torch.Tensor,
+    png_path: str,
+    row_labels: list[str] | None = None,
+) -> None:
     """Log ``image`` (C, H, W) in [0, 1] as ``key`` to W&B and TensorBoard, and save it as PNG.
 
-    All three get the same 8-bit, enlarged picture. ``png_path`` is relative to
-    ``trainer.default_root_dir``; only the global-zero rank writes (under DDP the other ranks
-    return at once).
+    All three get the same 8-bit, enlarged picture, with ``row_labels`` (one per row of a grid)
+    written in a left margin. ``png_path`` is relative to ``trainer.default_root_dir``; only the
+    global-zero rank writes (under DDP the other ranks return at once).
     """
     if not trainer.is_global_zero:
         return
     pixels = to_uint8(image)
+    if row_labels:
+        pixels = label_rows(pixels, row_labels)
     picture = Image.fromarray(pixels)
     path = Path(trainer.default_root_dir) / png_path
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from vqlab.callbacks.codebooks import codebook_quantizers, require_codebooks
+from vqlab.callbacks.batch_transfer import transfer_batch
+from vqlab.callbacks.codebooks import codebook_quantizers, refuse_growing, require_codebooks
 from vqlab.callbacks.optimizer_rows import reset_rows
 from vqlab.clustering.kmeans import kmeans
 from vqlab.distributed import (
@@ -67,6 +68,7 @@ class KMeansInit(L.Callback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage == "fit":
             require_codebooks(codebook_quantizers(pl_module), "kmeans_init", self.require_codebook)
+            refuse_growing(pl_module, "kmeans_init")
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.done or trainer.global_step > 0:
@@ -88,7 +90,7 @@ class KMeansInit(L.Callback):
 
     def _batches(self, trainer: L.Trainer, pl_module: L.LightningModule) -> list[Tensor]:
         """This rank's share of the first ``num_batches`` x world-size training batches, on the
-        device and through the data hooks (``on_after_batch_transfer``: e.g. uint8 -> float
+        device and through the data hooks (``vqlab.callbacks.batch_transfer``; e.g. uint8 -> float
         images), as the training step sees them."""
         datamodule = trainer.datamodule
         loader = (
@@ -97,7 +99,7 @@ class KMeansInit(L.Callback):
         world, own = trainer.world_size, trainer.global_rank
         first = itertools.islice(loader, self.num_batches * world)
         return [
-            pl_module._apply_batch_transfer_handler(batch)[0]
+            transfer_batch(trainer, pl_module, batch)[0]
             for index, batch in enumerate(first)
             if index % world == own
         ]

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, SequentialSampler
 
+from vqlab.callbacks.batch_transfer import transfer_batch
 from vqlab.data.device_loader import DeviceBatchLoader
 from vqlab.data.resumable import ResumableSampler
 from vqlab.distributed import broadcast_from_rank_zero
@@ -28,8 +29,9 @@ class LinearVQStart(L.Callback):
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not isinstance(pl_module, LinearVQ) or bool(pl_module.initialized):
             return
-        hook = (trainer.datamodule or pl_module).on_after_batch_transfer
-        rows = training_rows(trainer.train_dataloader, lambda batch: hook(batch, 0))
+        rows = training_rows(
+            trainer.train_dataloader, lambda batch: transfer_batch(trainer, pl_module, batch)
+        )
         pl_module.initialize(rows.to(pl_module.device))
         # every rank initialises from its own shard: rank 0's result is everyone's
         for tensor in (pl_module.encoder.weight, pl_module.codebook):
@@ -41,8 +43,8 @@ def training_rows(loader: Iterable, transform: Callable[[Any], Any]) -> Tensor:
 
     A ``DeviceBatchLoader`` or ``DataLoader`` is re-read with a sequential order (the same rows on
     every rank: the sampler does the sharding); any other iterable is read once as served.
-    ``transform`` is applied to each batch first (the datamodule's ``on_after_batch_transfer``,
-    e.g. uint8 images scaled to [-1, 1]).
+    ``transform`` is applied to each batch first (the data hooks, ``transfer_batch``: e.g. uint8
+    images scaled to [-1, 1]).
     """
     if isinstance(loader, DeviceBatchLoader):
         count = len(loader.tensors[0])

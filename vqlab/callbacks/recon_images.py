@@ -8,19 +8,23 @@ import lightning as L
 import torch
 from torchvision.utils import make_grid
 
-from vqlab.callbacks.image_logging import log_image
+from vqlab.callbacks.image_logging import figure_name, log_image
 
 
 class ReconstructionGrid(L.Callback):
     """Log ``num_images`` validation images (top row) and their reconstructions (bottom row).
 
-    The first validation batch is kept; at the end of the epoch the grid goes to W&B
-    (``val/reconstructions``), TensorBoard, and ``<run dir>/reconstructions/epoch_XXX.png``.
-    Inputs that are not images (b, c, h, w) are skipped. Values are mapped from
-    ``value_range`` to [0, 1] for display. Subclasses change ``name`` and ``rows``.
+    The first validation batch is kept; at the end of each validation the grid goes to W&B
+    (``val/reconstructions``), TensorBoard, and
+    ``<run dir>/reconstructions/epoch_EEE_step_SSSSSS.png`` (named by step too, so validations
+    within an epoch, ``trainer.val_check_interval``, keep their own). Inputs that are not images
+    (b, c, h, w) are skipped. Values are mapped from ``value_range`` (the data's,
+    ``data.value_range``) to [0, 1] for display; each row is labelled. Subclasses change
+    ``name``, ``row_labels`` and ``rows``.
     """
 
     name = "reconstructions"
+    row_labels = ("input", "output")
 
     def __init__(self, num_images: int = 16, value_range: tuple[float, float] = (-1.0, 1.0)):
         self.num_images = num_images
@@ -52,6 +56,5 @@ class ReconstructionGrid(L.Callback):
         grid_values = torch.cat(rows).sub(low).div(high - low).clamp(0, 1).cpu()
         grid = make_grid(grid_values, nrow=len(self.images), pad_value=1.0)
         self.images = None
-        log_image(
-            trainer, f"val/{self.name}", grid, f"{self.name}/epoch_{trainer.current_epoch:03d}.png"
-        )
+        png_path = f"{self.name}/{figure_name(trainer)}.png"
+        log_image(trainer, f"val/{self.name}", grid, png_path, list(self.row_labels))

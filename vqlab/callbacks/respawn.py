@@ -19,10 +19,12 @@ from torch.utils.hooks import RemovableHandle
 from vqlab.callbacks.codebooks import (
     codebook_metric_name,
     codebook_quantizers,
+    refuse_growing,
     require_codebooks,
 )
 from vqlab.callbacks.optimizer_rows import reset_rows
 from vqlab.distributed import (
+    all_gather_objects,
     all_gather_rows,
     broadcast_from_rank_zero,
     min_over_ranks,
@@ -66,7 +68,9 @@ class DeadCodeRespawn(L.Callback):
     without an event cost one (K,) addition per codebook and no host sync. Logs
     ``codebook/respawned`` (``codebook/<name>/respawned`` for several codebooks) at each event.
     State (window, buffer, generator, last event) is in the checkpoint; the window is saved summed
-    over ranks and loaded once.
+    over ranks and loaded once; the generator is saved per rank (rank 0 draws more than the
+    others, so the ranks' generators differ) and each rank loads its own, so a resumed DDP run
+    draws what the uninterrupted one would.
 
     Deviation: Jukebox resets per step by an EMA of usage; this uses a window of hard counts,
     whose threshold is easier to read (and the window is what ``codebook/usage`` reports).
@@ -106,6 +110,7 @@ class DeadCodeRespawn(L.Callback):
             return
         self.quantizers = codebook_quantizers(pl_module)
         require_codebooks(self.quantizers, "respawn", self.require_codebook)
+        refuse_growing(pl_module, "respawn")
         for name, quantizer in self.quantizers.items():
             if self.source == "buffer" and self.buffer_size < quantizer.codebook_size:
                 raise ConfigValueError(
@@ -213,7 +218,8 @@ class DeadCodeRespawn(L.Callback):
         # called on every rank when a checkpoint is written: the sum is a collective on all ranks
         return {
             "last_event_step": self.last_event_step,
-            "generator": self.generator.get_state(),
+            # every rank's (a collective, like the sum below); entry r is rank r's
+            "generators": all_gather_objects(self.generator.get_state()),
             "windows": {
                 name: {
                     "histogram": summed_over_ranks(window.histogram).cpu(),
@@ -227,7 +233,10 @@ class DeadCodeRespawn(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.last_event_step = state_dict["last_event_step"]
-        self.generator.set_state(state_dict["generator"])
+        # a run resumed on more ranks than it was saved from: the extra ranks take rank 0's
+        states = state_dict.get("generators") or [state_dict["generator"]]
+        own = rank()
+        self.generator.set_state(states[own] if own < len(states) else states[0])
         # applied in on_train_start, once ``setup`` has made the windows on the right device
         self.pending_state = state_dict["windows"]
 

@@ -13,11 +13,12 @@ class SelectedPixelsGrid(ReconstructionGrid):
     (the others grey), and the deterministic reconstructions from them.
 
     Logged each validation epoch as ``val/selected_pixels`` (W&B, TensorBoard) and saved as
-    ``<run dir>/selected_pixels/epoch_XXX.png``; the mask comes from
+    ``<run dir>/selected_pixels/epoch_EEE_step_SSSSSS.png``, rows labelled; the mask comes from
     ``selector.selected_features()`` (argmax per selector).
     """
 
     name = "selected_pixels"
+    row_labels = ("selected", "input there", "output")
 
     def rows(self, pl_module: ConcreteAutoencoder, images: torch.Tensor) -> list[torch.Tensor]:
         low, high = self.value_range

@@ -38,8 +38,10 @@ class TemperatureAnnealing(L.Callback):
     ``temp_min`` from ``stop_anneal`` on. Step positions convert epochs by the number of training
     batches per epoch. The resolved ``(s, e)`` are checkpointed, so a resumed run continues the
     same schedule even if ``trainer.max_epochs`` changed; the modules' temperatures are
-    checkpointed buffers. A schedule with ``s >= e`` (a warm-up that reaches the end of training,
-    or a one-epoch run, which would train at ``temp_min`` only) and non-finite temperatures are
+    checkpointed buffers. A run too short to anneal per epoch (``e <= s`` with ``interval="epoch"``,
+    e.g. a one-epoch smoke run) anneals per optimizer step over the same span instead, so every
+    recipe's one-epoch run goes from ``temp_base`` to ``temp_min``; a one-step run holds
+    ``temp_min``. A warm-up that reaches the end of training and non-finite temperatures are
     refused with a ``ConfigValueError`` (``fast_dev_run`` smoke tests excepted).
 
     Deviation: the seed's code offsets the annealed epoch by ``-(warmup + 1)``, so its first
@@ -74,6 +76,9 @@ class TemperatureAnnealing(L.Callback):
         self.warmup_epochs = warmup_epochs
         self.stop_anneal = stop_anneal
         self.interval = interval
+        self.unit = (
+            interval  # the resolved position unit: per step when an epoch schedule is too short
+        )
         self.start: int | None = None
         self.end: int | None = None
 
@@ -89,38 +94,45 @@ class TemperatureAnnealing(L.Callback):
             progress = (position - self.start) / (self.end - self.start)
         return annealed_temperature(progress, self.temp_base, self.temp_min, self.mode)
 
-    def resolve(self, trainer: L.Trainer) -> None:
-        """Fix the schedule's start and end positions from the trainer's length."""
+    def span(self, trainer: L.Trainer, unit: str) -> tuple[int, int]:
+        """The schedule's (start, end) positions in ``unit`` (epochs or optimizer steps)."""
         per_epoch = 1
-        if self.interval == "step":
+        if unit == "step":
             per_epoch = math.ceil(trainer.num_training_batches / trainer.accumulate_grad_batches)
         if self.stop_anneal is not None:
             end = self.stop_anneal * per_epoch
-        elif self.interval == "step" and math.isfinite(trainer.estimated_stepping_batches):
+        elif unit == "step" and math.isfinite(trainer.estimated_stepping_batches):
             end = int(trainer.estimated_stepping_batches) - 1
-        elif self.interval == "epoch" and trainer.max_epochs not in (None, -1):
+        elif unit == "epoch" and trainer.max_epochs not in (None, -1):
             end = trainer.max_epochs - 1
         else:
             raise ConfigValueError("stop_anneal", "set when training has no fixed length", None)
-        start = self.warmup_epochs * per_epoch
-        if start >= end and not trainer.fast_dev_run:  # a smoke test may run one epoch
-            # warm-up past the end never anneals; a one-epoch run would train at temp_min only
-            unit = "step" if self.interval == "step" else "epoch"
+        return self.warmup_epochs * per_epoch, end
+
+    def resolve(self, trainer: L.Trainer) -> None:
+        """Fix the schedule's unit, start and end positions from the trainer's length."""
+        unit = self.interval
+        start, end = self.span(trainer, unit)
+        if unit == "epoch" and start >= end:  # e.g. one epoch: anneal over its steps instead
+            unit = "step"
+            start, end = self.span(trainer, unit)
+        if start >= end and self.warmup_epochs > 0 and not trainer.fast_dev_run:
             raise ConfigValueError(
                 "callbacks.temperature.warmup_epochs",
-                f"before the last {unit} of annealing ({unit} {end}, from trainer.max_epochs or "
-                "stop_anneal): lower it or train longer",
+                f"shorter than the annealing span ({end} {unit}s, from trainer.max_epochs or "
+                "stop_anneal); lower it or train longer",
                 self.warmup_epochs,
             )
-        self.start = start
-        self.end = end
+        self.unit, self.start, self.end = unit, start, end
 
     def modules(self, pl_module: L.LightningModule) -> list[Annealable]:
         annealable = [module for module in pl_module.modules() if isinstance(module, Annealable)]
         if not annealable:
             raise ConfigError(
                 f"callbacks.temperature: {type(pl_module).__name__} has no module with a "
-                "temperature (vqlab.quantizers.Annealable); drop the callback"
+                "temperature (vqlab.quantizers.Annealable): it is part of the recipes of "
+                "model=cae and model=learnable_vq; choose one of them, or other callbacks "
+                "(callbacks=default)"
             )
         return annealable
 
@@ -134,18 +146,19 @@ class TemperatureAnnealing(L.Callback):
             self.resolve(trainer)
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.interval == "epoch":
+        if self.unit == "epoch":
             self.apply(pl_module, trainer.current_epoch)
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
     ) -> None:
-        if self.interval == "step":
+        if self.unit == "step":
             self.apply(pl_module, trainer.global_step)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end}
+        return {"unit": self.unit, "start": self.start, "end": self.end}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.unit = state_dict.get("unit", self.interval)  # checkpoints from before the fallback
         self.start = state_dict["start"]
         self.end = state_dict["end"]

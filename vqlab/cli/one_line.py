@@ -8,6 +8,7 @@ its traceback; ``HYDRA_FULL_ERROR=1`` or ``VQLAB_DEBUG=1`` shows the full traceb
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 import sys
@@ -57,7 +58,10 @@ def one_line_errors() -> Iterator[None]:
         user_error = isinstance(error, USER_ERRORS) or isinstance(error.__cause__, USER_ERRORS)
         if not user_error:
             raise
-        print(f"vqlab: error: {describe(error)}", file=sys.stderr)
+        line = f"vqlab: error: {describe(error)}"
+        print(line, file=sys.stderr)
+        if logging.getLogger().handlers:  # inside a run: its train.log (the console has it)
+            logging.getLogger("vqlab.log_file").error(line)
         raise SystemExit(1) from None
 
 

@@ -63,18 +63,39 @@ def suggestion(key: str, candidates: list[str]) -> str:
     return f": did you mean `{close[0]}`?" if close else ""
 
 
-def target_signature(target: str) -> inspect.Signature | None:
-    """The constructor (or function) signature of a ``_target_``, None when it cannot be read."""
+def constructors(target: Any) -> list[Any]:
+    """The callables that receive a ``_target_``'s keyword arguments: a function itself; for a
+    class its ``__init__``, followed up the base classes while each passes ``**kwargs`` on to the
+    next (an image datamodule hands its loader options to ``ImageDataModule``)."""
+    if not inspect.isclass(target):
+        return [target]
+    chain = []
+    for cls in target.__mro__:
+        if "__init__" in vars(cls):
+            chain.append(vars(cls)["__init__"])
+            if not takes_any_keyword(chain[-1]):
+                break
+    return chain
+
+
+def takes_any_keyword(function: Any) -> bool:
+    """Whether ``function`` has a ``**kwargs`` parameter."""
+    parameters = inspect.signature(function).parameters.values()
+    return any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters)
+
+
+def accepted_keys(target: str) -> list[str] | None:
+    """The keyword arguments a ``_target_`` takes (None: any keyword, or unreadable)."""
     try:
-        return inspect.signature(get_object(target))
+        chain = constructors(get_object(target))
     except Exception:  # an unimportable target is instantiate's to report, with its own message
         return None
-
-
-def takes_key(signature: inspect.Signature, key: str) -> bool:
-    """Whether a callable with ``signature`` accepts the keyword argument ``key``."""
-    parameters = signature.parameters.values()
-    return key in signature.parameters or any(p.kind is p.VAR_KEYWORD for p in parameters)
+    if takes_any_keyword(chain[-1]):
+        return None
+    named = (inspect.signature(function).parameters.values() for function in chain)
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    keys = (p.name for parameters in named for p in parameters if p.kind in kinds)
+    return [key for key in dict.fromkeys(keys) if key != "self"]
 
 
 def new_key_reader(cfg: DictConfig, key: str, overrides: list[Override]) -> str | None:
@@ -100,9 +121,8 @@ def new_key_reader(cfg: DictConfig, key: str, overrides: list[Override]) -> str 
         if len(parts) == depth + 2 and parts[-1] == "_target_":
             return str(targets[-1])
         target, argument = str(targets[-1]), parts[depth + 1]
-    signature = target_signature(target)
-    if signature is not None and not takes_key(signature, argument):
-        accepted = [name for name in signature.parameters if name != "self"]
+    accepted = accepted_keys(target)
+    if accepted is not None and argument not in accepted:
         raise UnknownConfigKeyError(
             f"+{key}: {target} takes no argument '{argument}'"
             f"{suggestion(argument, accepted) or ' (it takes ' + ', '.join(accepted) + ')'}"
@@ -140,10 +160,10 @@ def annotation_of(cfg: DictConfig, key: str) -> Any:
     if target is None:
         return MISSING
     try:
-        hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
+        hints = [typing.get_type_hints(function) for function in constructors(target)]
     except Exception:  # unresolvable annotations: no check rather than a false alarm
         return MISSING
-    return hints.get(argument, MISSING)
+    return next((hint[argument] for hint in hints if argument in hint), MISSING)
 
 
 def get_object_or_none(target: str) -> Any:

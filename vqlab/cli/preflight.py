@@ -9,6 +9,7 @@ machine without one; and warns about a codebook too large for the device. Every 
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from hydra._internal.utils import get_args_parser
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import IntervalSweep, Override
-from hydra.errors import HydraException
+from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
 from vqlab.cli.overrides import check_keys, check_types, key_paths, node_at
@@ -26,6 +27,8 @@ from vqlab.data.residency import free_bytes
 from vqlab.errors import ConfigError, ConfigValueError, DeviceNotFoundError
 
 GPU_ACCELERATORS = ("gpu", "cuda")
+# Hydra's message for a sweeper / launcher config that no installed plugin provides
+MISSING_PLUGIN = re.compile(r"Could not find 'hydra/(sweeper|launcher)/(\w+)'")
 # Above this many codes a warning says every batch searches all of them (seconds per step on CPU).
 LARGE_CODEBOOK = 2**20
 # Codebook, its EMA sums or gradient, and two Adam moments: four float32 copies.
@@ -62,7 +65,31 @@ def compose_probe(config_dir: Path, config_name: str, overrides: list[Override])
         with initialize_config_dir(str(config_dir), version_base="1.3", job_name="train"):
             return compose(config_name, overrides=lines)
     except HydraException as error:
-        raise ConfigError(" ".join(str(error).split())) from error
+        message = " ".join(str(error).split())
+        plugin = MISSING_PLUGIN.search(message)
+        if plugin is not None:  # the Optuna sweeper or the submitit launcher is not installed
+            message = (
+                f"{plugin[0]}: the {plugin[1]} '{plugin[2]}' is a Hydra plugin that is not "
+                "installed; install vqlab's sweep extra: pip install 'vqlab[sweep]'"
+            )
+        raise ConfigError(message) from error
+
+
+def parse_overrides(lines: list[str]) -> list[Override]:
+    """Hydra's parse of the overrides; a line it cannot parse is one ``ConfigError`` naming it
+    and the usual fix (a value holding ``=``, like Lightning's ``step=6.ckpt``, needs quotes)."""
+    parser = OverridesParser.create()
+    for line in lines:
+        try:
+            parser.parse_overrides([line])
+        except OverrideParseException as error:
+            key, _, value = line.partition("=")
+            cause = str(error).splitlines()[0]
+            raise ConfigError(
+                f"cannot read the override {line!r} ({cause}): quote a value holding '=', ',' "
+                f"or brackets, e.g. \"{key}='{value}'\""
+            ) from None
+    return parser.parse_overrides(lines)
 
 
 def preflight(arguments: list[str], config_dir: Path) -> DictConfig | None:
@@ -71,7 +98,7 @@ def preflight(arguments: list[str], config_dir: Path) -> DictConfig | None:
     if args.help or args.hydra_help or args.info or args.shell_completion:
         return None
     config_name = args.config_name or "train"
-    overrides = OverridesParser.create().parse_overrides(args.overrides)
+    overrides = parse_overrides(args.overrides)
     overrides = [override for override in overrides if not is_hydra(override)]
     groups = config_groups(config_dir)
     choices = [override for override in overrides if override.key_or_group in groups]

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from torch.utils.data import Dataset
 from torchvision import datasets, transforms
@@ -28,7 +28,7 @@ from torchvision import datasets, transforms
 from vqlab.data.image_datamodule import ImageDataModule
 from vqlab.data.image_files import ImageFiles
 from vqlab.data.presence import dataset_not_found
-from vqlab.errors import DatasetNotFoundError, check_positive
+from vqlab.errors import DatasetNotFoundError, MissingDependencyError, check_positive
 
 PARTITIONS = {"train": "0", "val": "1", "test": "2"}
 
@@ -90,7 +90,8 @@ class CelebADataModule(ImageDataModule):
     """CelebA faces, (3, image_size, image_size): center crop ``crop_size``, resize, uint8.
 
     No labels (y = -1). ``download=True`` goes through torchvision's downloader (all its files,
-    md5-checked) into ``ROOT/celeba``, the torchvision layout.
+    md5-checked) into ``ROOT/celeba``, the torchvision layout. ``loader``: ``ImageDataModule``'s
+    keyword arguments (``batch_size``, ``num_workers``, ...).
     """
 
     def __init__(
@@ -99,25 +100,9 @@ class CelebADataModule(ImageDataModule):
         download: bool = False,
         crop_size: int = 148,
         image_size: int = 64,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        in_memory: str | bool = "auto",
-        seed: int = 0,
-        value_range: Sequence[float] = (-1.0, 1.0),
-        random_flip: bool = False,
+        **loader: Any,
     ) -> None:
-        super().__init__(
-            batch_size,
-            num_workers,
-            pin_memory,
-            persistent_workers,
-            in_memory,
-            seed,
-            value_range,
-            random_flip,
-        )
+        super().__init__(**loader)
         check_positive("crop_size", crop_size)
         check_positive("image_size", image_size)
         self.root = Path(root)
@@ -129,8 +114,19 @@ class CelebADataModule(ImageDataModule):
             find_celeba(self.root)
 
     def prepare_data(self) -> None:
-        if self.download:
+        if not self.download:
+            return
+        try:
             datasets.CelebA(str(self.root), split="all", target_type=[], download=True)
+        except (ModuleNotFoundError, RuntimeError) as error:  # torchvision: gdown for Drive
+            missing = error if isinstance(error, ModuleNotFoundError) else error.__context__
+            if not (isinstance(missing, ModuleNotFoundError) and missing.name == "gdown"):
+                raise
+            raise MissingDependencyError(
+                "data.download=true fetches CelebA from Google Drive through gdown, which is not "
+                "installed: pip install gdown, or put a local copy under data.root (torchvision's "
+                "or Kaggle's layout) and keep data.download=false"
+            ) from None
 
     def build_splits(self) -> dict[str, Dataset]:
         images, rows = find_celeba(self.root)

@@ -170,6 +170,10 @@ class ImageDataModule(L.LightningDataModule):
             **options,
         )
 
+    def split_dataset(self, split: str) -> Dataset:
+        """The ``split``'s items ``(uint8 image, label)`` in their fixed order (after ``setup``)."""
+        return self.datasets[split]
+
     def train_dataloader(self) -> Iterable[Batch]:
         return self.loader("train")
 

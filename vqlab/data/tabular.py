@@ -16,7 +16,7 @@ from torch import Tensor
 
 from vqlab.data.splits import split_indices
 from vqlab.data.tensor_datamodule import TensorDataModule
-from vqlab.errors import ConfigValueError, DatasetNotFoundError
+from vqlab.errors import ConfigValueError, DataIntegrityError, DatasetNotFoundError
 
 SUFFIXES = (".npy", ".csv")
 
@@ -31,10 +31,12 @@ def read_csv(path: Path) -> np.ndarray:
         header = [f"column {index}" for index in range(len(rows[0]) if rows else 0)]
     for line, row in enumerate(rows, start=2 if len(header) and rows else 1):
         if len(row) != len(header):
-            raise ValueError(f"{path}: row {line} has {len(row)} values, the table {len(header)}")
+            raise DataIntegrityError(
+                f"{path}: row {line} has {len(row)} values, the table {len(header)}"
+            )
         for name, cell in zip(header, row, strict=True):
             if not is_number(cell):
-                raise ValueError(
+                raise DataIntegrityError(
                     f"{path}: column '{name}' is not numeric (row {line}: {cell!r}); drop or "
                     "encode it as numbers before using data=tabular"
                 )
@@ -52,7 +54,7 @@ def is_number(cell: str) -> bool:
 def read_table(path: Path) -> np.ndarray:
     """The table at ``path`` as a float array (n, D); one-line errors for anything else."""
     if path.suffix not in SUFFIXES:
-        raise ValueError(f"data.path={path}: expected a .npy or .csv file")
+        raise ConfigValueError("path", "a .npy or .csv file", str(path))
     if not path.is_file():
         raise DatasetNotFoundError(
             f"no file at data.path={path}: point data.path at a .npy or .csv table"
@@ -61,7 +63,7 @@ def read_table(path: Path) -> np.ndarray:
         return read_csv(path)
     array = np.load(path, allow_pickle=False)
     if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
-        raise ValueError(
+        raise DataIntegrityError(
             f"data.path={path}: expected a 2-D numeric array (samples, features), got "
             f"shape {array.shape} of {array.dtype}"
         )
@@ -85,7 +87,7 @@ class TabularDataModule(TensorDataModule):
         self.path = Path(path)
         self.table = torch.from_numpy(read_table(self.path)).float()
         if not torch.isfinite(self.table).all():
-            raise ValueError(f"data.path={path}: the table holds NaN or infinite values")
+            raise DataIntegrityError(f"data.path={path}: the table holds NaN or infinite values")
         columns = self.table.shape[1]
         if num_features != columns:
             # the models size themselves from input_shape = [data.num_features] at compose time

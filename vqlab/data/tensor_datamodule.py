@@ -72,6 +72,10 @@ class TensorDataModule(L.LightningDataModule):
         sampler = ResumableSampler(order, world_size, rank)
         return ResumableDataLoader(dataset, sampler, seed=self.seed, **options)
 
+    def split_dataset(self, split: str) -> TensorDataset:
+        """The ``split``'s items in their fixed order (after ``setup``); items are ``(x,)``."""
+        return self.splits[split]
+
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")
 

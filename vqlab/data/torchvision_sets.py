@@ -9,9 +9,8 @@ Features from Tiny Images", 2009 (CIFAR-10). Official train/test splits; validat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from torch.utils.data import Dataset, Subset
 from torchvision import datasets, transforms
@@ -45,7 +44,7 @@ class TorchvisionDataModule(ImageDataModule):
     Subclasses set ``name``, ``dataset_class``, ``native_shape`` (c, h, w) and
     ``required_files()``.
     Images are resized to ``image_size`` (bilinear, antialiased) when it differs from the native
-    size.
+    size. ``loader``: ``ImageDataModule``'s keyword arguments (``batch_size``, ``seed``, ...).
     """
 
     name: str
@@ -58,25 +57,9 @@ class TorchvisionDataModule(ImageDataModule):
         download: bool = False,
         image_size: int | None = None,
         val_fraction: float = 0.1,
-        batch_size: int = 64,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        in_memory: str | bool = "auto",
-        seed: int = 0,
-        value_range: Sequence[float] = (-1.0, 1.0),
-        random_flip: bool = False,
+        **loader: Any,
     ) -> None:
-        super().__init__(
-            batch_size,
-            num_workers,
-            pin_memory,
-            persistent_workers,
-            in_memory,
-            seed,
-            value_range,
-            random_flip,
-        )
+        super().__init__(**loader)
         channels, native_size, _ = self.native_shape
         self.image_size = image_size or native_size
         check_positive("image_size", self.image_size)

@@ -46,7 +46,8 @@ class LearnableVQVAE(LoggedModule):
     unless ``trainer.strategy=ddp_find_unused_parameters_true``; ``freeze_after_epochs=0``
     (frozen in ``setup``, before DDP wraps the model) and a run resumed frozen need nothing.
     Logs ``{stage}/loss``, ``{stage}/recon_mse``, ``{stage}/vq_loss``, in training
-    ``assign/{balance,orthogonality,family,max_prob}`` and ``temperature``, and every
+    ``assign/{balance,orthogonality,family,max_prob}`` (and ``assign/category_recon`` when that
+    term is on) and ``temperature``, and every
     ``usage_window`` optimizer steps ``codebook/*`` over the K codebooks' joint histogram
     (K * codebook_size codes) and ``codebook/category_<k>/*`` per category's codebook.
     """
@@ -108,7 +109,7 @@ class LearnableVQVAE(LoggedModule):
         recon_mse = F.mse_loss(x_hat.float(), x.float())
         vq_loss = torch.stack([out.loss for out in outputs]).mean()
         probabilities = self.assignment_probabilities()
-        assign = self.regularizer(probabilities, self.assignment.mask, z_e.flatten(2))
+        assign = self.regularizer(probabilities, self.assignment.mask, z_e.flatten(2), x.flatten(1))
         return {
             "loss": recon_mse + vq_loss + assign["total"],
             "recon_mse": recon_mse,

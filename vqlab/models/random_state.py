@@ -13,7 +13,8 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-import torch.distributed as dist
+
+from vqlab.distributed import all_gather_objects
 
 CHECKPOINT_KEY = "rng_states"  # a list: entry r is rank r's generators
 
@@ -46,12 +47,7 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 
 def gather_rng_states() -> list[dict[str, Any]]:
     """Every rank's ``collect_rng_state()``, in rank order (a collective under DDP)."""
-    state = collect_rng_state()
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return [state]
-    states: list[Any] = [None] * dist.get_world_size()
-    dist.all_gather_object(states, state)
-    return states
+    return all_gather_objects(collect_rng_state())
 
 
 class RandomStateCheckpoint(L.LightningModule):

@@ -53,7 +53,7 @@ class AffineQuantizer(VectorQuantizer):
         sync_nu: float = 0.5,
         estimator: str = "ste",
     ) -> None:
-        super().__init__(codebook_size, dim, beta)
+        super().__init__(codebook_size, dim, beta=beta)
         check_non_negative("sync_nu", sync_nu)
         self.sync_nu = float(sync_nu)
         self.estimator = estimator

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vqlab.errors import ConfigValueError, check_positive
+from vqlab.errors import ConfigError, ConfigValueError, check_positive
 from vqlab.functional import generalized_jensen_shannon
 from vqlab.quantizers.annealable import Annealable
 from vqlab.quantizers.indirect import IndirectLogits
@@ -87,7 +87,10 @@ class ConcreteSelector(Annealable):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 2 or x.shape[1] != self.num_features:
-            raise ValueError(f"expected x of shape (b, {self.num_features}), got {tuple(x.shape)}")
+            raise ConfigError(  # a config whose data and model sizes disagree
+                f"concrete selector expects inputs of shape (b, num_features={self.num_features}), "
+                f"got {tuple(x.shape)}: make num_features the data's feature count"
+            )
         if not self.training:
             return x[:, self.selected_features()]
         return x @ self.selection_matrix().to(x.dtype).t()

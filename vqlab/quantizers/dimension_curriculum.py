@@ -35,7 +35,7 @@ class DimensionCurriculumQuantizer(ProjectedQuantizer):
     def __init__(
         self, dim: int, *, codebook_dim: int, quantizer: QuantizerFactory, initial_dims: int = 2
     ) -> None:
-        super().__init__(dim, codebook_dim, quantizer)
+        super().__init__(dim, codebook_dim=codebook_dim, quantizer=quantizer)
         if not 0 < initial_dims <= codebook_dim:
             requirement = f"in [1, codebook_dim={codebook_dim}]"
             raise ConfigValueError("initial_dims", requirement, initial_dims)

@@ -8,9 +8,9 @@ arXiv:1906.00446, Sec. 3.1 (Laplace smoothing as in their reference code).
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
 from torch import Tensor
 
+from vqlab.distributed import all_reduce_sum
 from vqlab.errors import ConfigValueError, check_positive
 from vqlab.quantizers.vector_quantizer import VectorQuantizer, squared_error
 
@@ -37,11 +37,12 @@ class EMAQuantizer(VectorQuantizer):
         self,
         codebook_size: int,
         dim: int,
+        *,
         decay: float = 0.99,
         beta: float = 0.25,
         eps: float = 1e-5,
     ) -> None:
-        super().__init__(codebook_size, dim, beta)
+        super().__init__(codebook_size, dim, beta=beta)
         if not 0.0 <= decay < 1.0:
             raise ConfigValueError("decay", "in [0, 1)", decay)
         check_positive("eps", eps)
@@ -74,8 +75,7 @@ class EMAQuantizer(VectorQuantizer):
     @torch.no_grad()
     def apply_statistics(self, stats: Tensor) -> None:
         """The EMA step (class docstring) from ``batch_statistics``, summed over all ranks."""
-        if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(stats)
+        all_reduce_sum(stats)
         weight = 1.0 - self.decay
         self.cluster_size.lerp_(stats[:, 0], weight)
         self.embed_sum.lerp_(stats[:, 1:], weight)

@@ -36,12 +36,13 @@ class AccumulatedEMAQuantizer(EMAQuantizer):
         self,
         codebook_size: int,
         dim: int,
+        *,
         decay: float = 0.99,
         beta: float = 0.25,
         eps: float = 1e-5,
         accumulate_batches: int = 1,
     ) -> None:
-        super().__init__(codebook_size, dim, decay, beta, eps)
+        super().__init__(codebook_size, dim, decay=decay, beta=beta, eps=eps)
         check_positive("accumulate_batches", accumulate_batches)
         self.accumulate_batches = int(accumulate_batches)
         self.pending_batches = 0

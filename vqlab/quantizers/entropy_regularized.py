@@ -16,6 +16,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from vqlab.distributed import all_reduce_sum, is_distributed
 from vqlab.errors import ConfigValueError, check_non_negative, check_positive
 from vqlab.functional import entropy_finite_gradient
 from vqlab.quantizers.composite import CompositeQuantizer, QuantizerFactory
@@ -107,21 +108,38 @@ class SumOverRanks(torch.autograd.Function):
         return grad
 
 
-def soft_assignment_entropy_loss(z_e: Tensor, codebook: Tensor, tau: float, target: str) -> Tensor:
-    """``KL(q || U(K)) = log K - H(q)`` (``kl_uniform``) or ``-H(q)`` (``neg_entropy``), nats.
+def mean_soft_assignment(
+    z_e: Tensor, codebook: Tensor, tau: float, sample_rows: int | None = None
+) -> Tensor:
+    """``q = (1 / N) sum_n softmax_j(-||z_n - e_j||^2 / tau)`` over the N vectors of this batch on
+    every rank, (k,) float32.
 
-    ``q = (1 / N) sum_n softmax_j(-||z_n - e_j||^2 / tau)`` over the N vectors of this batch on
-    every rank: the numerator sum and N are all-reduced with the differentiable all-reduce, so
-    every rank computes the same ``q`` and, after DDP averages the gradients, the gradient of the
-    global loss. z_e: (n, d), codebook: (k, d) -> scalar, float32.
+    The numerator sum and N are all-reduced with the differentiable all-reduce, so every rank
+    computes the same ``q`` and, after DDP averages the gradients, the gradient of the global loss.
+    ``sample_rows``: evaluate the softmax on that many rows drawn uniformly with replacement from
+    this rank's N (when N is larger), from torch's generator: an unbiased estimate of ``q`` at
+    ``sample_rows / N`` of the cost (``tests/test_entropy_regularizer_numerics.py``).
     """
     flat = z_e.reshape(-1, codebook.shape[1]).float()
+    if sample_rows is not None and flat.shape[0] > sample_rows:
+        flat = flat[torch.randint(flat.shape[0], (sample_rows,), device=flat.device)]
     total = BlockedSoftAssignment.apply(flat, codebook.float(), tau, SOFT_ASSIGNMENT_BLOCK)  # (k,)
     count = torch.full((1,), float(flat.shape[0]), device=flat.device)
-    if dist.is_available() and dist.is_initialized():
+    if is_distributed():
         total = SumOverRanks.apply(total)
-        dist.all_reduce(count)
-    q = total / count
+        all_reduce_sum(count)
+    return total / count
+
+
+def soft_assignment_entropy_loss(
+    z_e: Tensor, codebook: Tensor, tau: float, target: str, sample_rows: int | None = None
+) -> Tensor:
+    """``KL(q || U(K)) = log K - H(q)`` (``kl_uniform``) or ``-H(q)`` (``neg_entropy``), nats,
+    of the batch's mean soft assignment ``q`` (``mean_soft_assignment``).
+
+    z_e: (n, d), codebook: (k, d) -> scalar, float32.
+    """
+    q = mean_soft_assignment(z_e, codebook, tau, sample_rows)
     # a code's share can underflow to 0 (far codes, small tau): keep its gradient finite
     negative_entropy = -entropy_finite_gradient(q)
     if target == "kl_uniform":
@@ -146,20 +164,26 @@ class EntropyRegularizedQuantizer(CompositeQuantizer):
         weight: float = 0.1,
         tau: float = 1.0,
         target: str = "kl_uniform",
+        sample_rows: int | None = None,
     ) -> None:
         check_non_negative("weight", weight)
         check_positive("tau", tau)
+        if sample_rows is not None:
+            check_positive("sample_rows", sample_rows)
         if target not in TARGETS:
             raise ConfigValueError("target", f"one of {', '.join(TARGETS)}", target)
         super().__init__(dim, [quantizer(dim=dim)])
         self.weight = float(weight)
         self.tau = float(tau)
         self.target = target
+        self.sample_rows = sample_rows
 
     def forward(self, z_e: Tensor) -> QuantizerOutput:
         child = self.quantizers[0]
         out = child(z_e)
-        divergence = soft_assignment_entropy_loss(z_e, child.codebook, self.tau, self.target)
+        divergence = soft_assignment_entropy_loss(
+            z_e, child.codebook, self.tau, self.target, self.sample_rows
+        )
         term = self.weight * divergence
         out.loss = out.loss + term
         out.terms = out.terms | {"entropy_loss": term.detach()}

@@ -42,7 +42,7 @@ class FSQQuantizer(ScalarQuantizer):
         levels = list(levels)
         if not levels or any(int(level) != level or level < 2 for level in levels):
             raise ConfigValueError("levels", "a non-empty list of integers >= 2", levels)
-        super().__init__(dim, len(levels), math.prod(levels))
+        super().__init__(dim, channels=len(levels), codebook_size=math.prod(levels))
         self.levels = tuple(int(level) for level in levels)
         levels_tensor = torch.tensor(self.levels)
         half = (levels_tensor - 1).double() * (1 - BOUND_EPS) / 2

@@ -26,7 +26,7 @@ class GroupedQuantizer(CompositeQuantizer):
 
     part_name = "group"
 
-    def __init__(self, dim: int, num_groups: int, quantizer: QuantizerFactory) -> None:
+    def __init__(self, dim: int, *, num_groups: int, quantizer: QuantizerFactory) -> None:
         check_positive("num_groups", num_groups)
         if dim % num_groups:
             raise ConfigValueError("num_groups", f"a divisor of dim={dim}", num_groups)

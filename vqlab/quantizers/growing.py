@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from vqlab.errors import ConfigCombinationError, ConfigValueError, check_positive
+from vqlab.errors import ConfigValueError, check_positive
 from vqlab.functional import code_histogram, nearest_code
 from vqlab.quantizers.composite import CompositeQuantizer, QuantizerFactory
 from vqlab.quantizers.output import QuantizerOutput
@@ -31,10 +31,10 @@ class GrowingQuantizer(CompositeQuantizer):
     callbacks that hook a ``VectorQuantizer``'s forward (k-means init, dead-code respawn) do not act
     on the child, and a child whose ``forward`` transforms its input (``CosineQuantizer``) is used
     without that transform: use plain ``ste`` / ``ema`` children, and growth instead of respawn
-    (a forward with hooks on the child raises ``ConfigCombinationError``, one line on the CLI).
+    (those callbacks refuse a model with a ``GrowingQuantizer``, one line on the CLI).
     """
 
-    def __init__(self, dim: int, initial_size: int, quantizer: QuantizerFactory) -> None:
+    def __init__(self, dim: int, *, initial_size: int, quantizer: QuantizerFactory) -> None:
         check_positive("initial_size", initial_size)
         super().__init__(dim, [quantizer(dim=dim)])
         if initial_size > self.quantizers[0].codebook_size:
@@ -46,13 +46,6 @@ class GrowingQuantizer(CompositeQuantizer):
 
     def forward(self, z_e: Tensor) -> QuantizerOutput:
         child = self.quantizers[0]
-        if child._forward_pre_hooks or child._forward_hooks:
-            # k-means init / respawn watch a codebook through hooks on its forward, which this
-            # search bypasses; they would also fill the dormant codes growth is saving
-            raise ConfigCombinationError(
-                "model/quantizer=growth cannot take callbacks that watch its codebook (k-means "
-                "init, dead-code respawn): use callbacks=growth (plain + CodebookGrowth)"
-            )
         indices = self.encode(z_e)
         z_q = child.decode(indices)
         loss = child.commitment_loss(z_e, z_q)

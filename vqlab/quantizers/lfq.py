@@ -54,7 +54,7 @@ class LFQQuantizer(ScalarQuantizer):
         check_non_negative("beta", beta)
         check_non_negative("entropy_weight", entropy_weight)
         check_positive("tau", tau)
-        super().__init__(dim, codebook_size.bit_length() - 1, codebook_size)
+        super().__init__(dim, channels=codebook_size.bit_length() - 1, codebook_size=codebook_size)
         self.beta = float(beta)
         self.entropy_weight = float(entropy_weight)
         self.tau = float(tau)

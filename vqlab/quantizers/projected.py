@@ -24,7 +24,7 @@ class ProjectedQuantizer(CompositeQuantizer):
     projections are learned by the reconstruction gradient through the child's estimator.
     """
 
-    def __init__(self, dim: int, codebook_dim: int, quantizer: QuantizerFactory) -> None:
+    def __init__(self, dim: int, *, codebook_dim: int, quantizer: QuantizerFactory) -> None:
         check_positive("codebook_dim", codebook_dim)
         super().__init__(dim, [quantizer(dim=codebook_dim)])
         self.codebook_dim = int(codebook_dim)

@@ -30,7 +30,7 @@ class ResidualQuantizer(CompositeQuantizer):
 
     part_name = "stage"
 
-    def __init__(self, dim: int, num_stages: int, quantizer: QuantizerFactory) -> None:
+    def __init__(self, dim: int, *, num_stages: int, quantizer: QuantizerFactory) -> None:
         check_positive("num_stages", num_stages)
         super().__init__(dim, [quantizer(dim=dim) for _ in range(num_stages)])
         self.num_stages = int(num_stages)

@@ -28,7 +28,7 @@ class ScalarQuantizer(nn.Module):
 
     gradient_estimator = staticmethod(straight_through)
 
-    def __init__(self, dim: int, channels: int, codebook_size: int) -> None:
+    def __init__(self, dim: int, *, channels: int, codebook_size: int) -> None:
         super().__init__()
         check_positive("dim", dim)
         if dim < channels:

@@ -29,9 +29,9 @@ class SimVQQuantizer(VectorQuantizer):
     basis: Tensor
 
     def __init__(
-        self, codebook_size: int, dim: int, beta: float = 0.25, estimator: str = "ste"
+        self, codebook_size: int, dim: int, *, beta: float = 0.25, estimator: str = "ste"
     ) -> None:
-        super().__init__(codebook_size, dim, beta)
+        super().__init__(codebook_size, dim, beta=beta)
         self.gradient_estimator = resolve_estimator(estimator)
         self.estimator = estimator
         self.register_buffer("basis", torch.randn(codebook_size, dim) / dim**0.5)

@@ -24,9 +24,9 @@ class STEQuantizer(VectorQuantizer):
     """
 
     def __init__(
-        self, codebook_size: int, dim: int, beta: float = 0.25, estimator: str = "ste"
+        self, codebook_size: int, dim: int, *, beta: float = 0.25, estimator: str = "ste"
     ) -> None:
-        super().__init__(codebook_size, dim, beta)
+        super().__init__(codebook_size, dim, beta=beta)
         self.gradient_estimator = resolve_estimator(estimator)
         self.estimator = estimator
         bound = 1.0 / codebook_size

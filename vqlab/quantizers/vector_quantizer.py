@@ -30,7 +30,7 @@ class VectorQuantizer(nn.Module):
 
     codebook: Tensor
 
-    def __init__(self, codebook_size: int, dim: int, beta: float) -> None:
+    def __init__(self, codebook_size: int, dim: int, *, beta: float) -> None:
         super().__init__()
         check_positive("codebook_size", codebook_size)
         check_positive("dim", dim)

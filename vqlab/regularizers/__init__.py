@@ -6,11 +6,13 @@ from vqlab.regularizers.assignment import (
     family_loss,
     orthogonality_loss,
 )
+from vqlab.regularizers.category_reconstruction import CategoryReconstruction
 from vqlab.regularizers.entropy_scale import EntropyScale, intensity_entropy, reference_entropy
 from vqlab.regularizers.hcvq import HCVQRegularizer, HCVQState
 
 __all__ = [
     "AssignmentLosses",
+    "CategoryReconstruction",
     "EntropyScale",
     "HCVQRegularizer",
     "HCVQState",

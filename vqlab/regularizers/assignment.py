@@ -7,6 +7,8 @@ The seed's three terms, with its default weights (orthogonality 0.1, balance 0.0
   categories' latents (0 when the categories' latents are uncorrelated);
 - family: mean over features of the probability given to categories of other families,
   ``mean_d sum_k P_dk [M_dk = 0]`` (exactly 0 under the hard family mask).
+and, optionally, a fourth that is not the seed's: ``category_recon`` (``CategoryReconstruction``),
+each category's own linear read-out of the features assigned to it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from vqlab.errors import check_non_negative
+from vqlab.regularizers.category_reconstruction import CategoryReconstruction
 
 
 def balance_loss(probabilities: Tensor) -> Tensor:
@@ -46,24 +49,35 @@ def family_loss(probabilities: Tensor, mask: Tensor) -> Tensor:
 
 
 class AssignmentLosses(nn.Module):
-    """The weighted sum of the three terms; ``forward`` returns each unweighted and ``total``."""
+    """The weighted sum of the terms; ``forward`` returns each unweighted and ``total``.
+
+    ``category_recon`` (a ``CategoryReconstruction``, or None: the term is left out) adds
+    ``category_recon_weight * L_cat``; its read-outs train with the model's parameters.
+    """
 
     def __init__(
         self,
         balance_weight: float = 0.05,
         orthogonality_weight: float = 0.1,
         family_weight: float = 1.0,
+        category_recon: CategoryReconstruction | None = None,
+        category_recon_weight: float = 1.0,
     ) -> None:
         super().__init__()
         check_non_negative("balance_weight", balance_weight)
         check_non_negative("orthogonality_weight", orthogonality_weight)
         check_non_negative("family_weight", family_weight)
+        check_non_negative("category_recon_weight", category_recon_weight)
         self.balance_weight = balance_weight
         self.orthogonality_weight = orthogonality_weight
         self.family_weight = family_weight
+        self.category_recon = category_recon
+        self.category_recon_weight = category_recon_weight
 
-    def forward(self, probabilities: Tensor, mask: Tensor, latents: Tensor) -> dict[str, Tensor]:
-        """probabilities (D, K), mask (D, K) bool, latents (b, K, m) -> named scalars."""
+    def forward(
+        self, probabilities: Tensor, mask: Tensor, latents: Tensor, inputs: Tensor
+    ) -> dict[str, Tensor]:
+        """probabilities (D, K), mask (D, K) bool, latents (b, K, m), inputs (b, D) -> scalars."""
         terms = {
             "balance": balance_loss(probabilities),
             "orthogonality": orthogonality_loss(latents),
@@ -74,4 +88,7 @@ class AssignmentLosses(nn.Module):
             + self.orthogonality_weight * terms["orthogonality"]
             + self.family_weight * terms["family"]
         )
+        if self.category_recon is not None:
+            terms["category_recon"] = self.category_recon(inputs, latents, probabilities)
+            terms["total"] = terms["total"] + self.category_recon_weight * terms["category_recon"]
         return terms

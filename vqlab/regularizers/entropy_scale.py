@@ -36,6 +36,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pad_sequence
 
+from vqlab.distributed import all_reduce_sum
 from vqlab.errors import ConfigValueError, check_non_negative, check_positive
 from vqlab.functional import code_histogram, entropy
 
@@ -75,6 +76,12 @@ class EntropyScale(nn.Module):
 
     The accumulators and ``scale`` are buffers and the step counter is extra state, so all of it is
     in the model's ``state_dict`` (and the Lightning checkpoint): a resumed run continues exactly.
+
+    Deviation: the reference trains on one GPU. Under DDP each rank accumulates its own batches and
+    the sums are added over ranks at each recomputation, so ``s`` is that of the global batch and
+    the same on every rank. A DDP checkpoint written inside a period holds rank 0's partial sums
+    only, so a DDP run resumed mid-period recomputes its next ``s`` from rank 0's share of the
+    steps before the cut (exact from a checkpoint on a period boundary, and on one process).
     """
 
     entropy_q_sum: Tensor
@@ -138,10 +145,13 @@ class EntropyScale(nn.Module):
         self.accumulated.add_(keep)
         self.steps += 1
         if self.steps % self.period == 0:
-            # mean(H_q) / mean(H_x) = sum(H_q) / sum(H_x): both sums run over the same steps
-            ratio = self.entropy_q_sum / self.entropy_x_sum.clamp_min(torch.finfo().tiny)
+            # mean(H_q) / mean(H_x) = sum(H_q) / sum(H_x): both sums run over the same steps;
+            # under DDP over every rank's steps (one all-reduce per period): the same s everywhere
+            sums = torch.stack([self.entropy_q_sum, self.entropy_x_sum, self.accumulated])
+            entropy_q_sum, entropy_x_sum, accumulated = all_reduce_sum(sums).unbind()
+            ratio = entropy_q_sum / entropy_x_sum.clamp_min(torch.finfo().tiny)
             scale = (self.target_ratio - ratio).abs().to(self.scale)
-            self.scale.copy_(torch.where(self.accumulated > 0, scale, self.scale))
+            self.scale.copy_(torch.where(accumulated > 0, scale, self.scale))
             for accumulator in (self.entropy_q_sum, self.entropy_x_sum, self.accumulated):
                 accumulator.zero_()
         return self.scale

@@ -1,9 +1,12 @@
 """The jobs of a finished multirun and the final value of every metric each one logged.
 
 A job is a folder ``<multirun dir>/<n>/`` written by Hydra: its overrides
-(``.hydra/overrides.yaml``), its model choice (``.hydra/hydra.yaml``) and ``optimized_metric``
-(``.hydra/config.yaml``); its metrics come from the CSV log (``csv/version_*/metrics.csv``) or else
-from the W&B offline run (``wandb/offline-run-*/run-*.wandb``): the last logged value of each.
+(``.hydra/overrides.yaml``), its model choice and the sweeper's direction (``.hydra/hydra.yaml``)
+and ``optimized_metric`` (``.hydra/config.yaml``); its metrics come from the CSV log
+(``csv/version_*/metrics.csv``) or else from the W&B offline run
+(``wandb/offline-run-*/run-*.wandb``): the last logged value of each. A job whose training
+diverged holds ``FAILED`` (its reason). Any sweeper's folder reads the same: Hydra's basic sweeper
+also writes ``multirun.yaml``, Optuna's does not.
 """
 
 from __future__ import annotations
@@ -15,18 +18,20 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from vqlab.cli.sweep_metric import FAILED
 from vqlab.errors import RunDirectoryError
 from vqlab.report.offline_runs import metric_history
 
 
 @dataclass
 class Job:
-    """One job of the multirun: its directory, overrides, model, and final metrics."""
+    """One job of the multirun: its directory, overrides, model, final metrics and status."""
 
     directory: Path
     overrides: dict[str, str]
     model: str
     metrics: dict[str, float] = field(default_factory=dict)
+    status: str = "ok"  # or "failed: <reason>" (a diverged job)
 
 
 def final_metrics_from_csv(path: Path) -> dict[str, float]:
@@ -60,25 +65,43 @@ def read_job(directory: Path) -> Job:
     model = "?"
     if hydra_file.is_file():
         model = OmegaConf.load(hydra_file).hydra.runtime.choices.get("model", "?")
-    return Job(directory, parsed, model, final_metrics(directory))
+    failed = directory / FAILED
+    status = f"failed: {failed.read_text().strip()}" if failed.is_file() else "ok"
+    return Job(directory, parsed, model, final_metrics(directory), status)
+
+
+def sweep_direction(job: Path) -> str:
+    """``minimize`` or ``maximize``: the sweeper's direction in the job's ``.hydra/hydra.yaml``
+    (Optuna's may be a list, one per objective: the first), else ``minimize``."""
+    hydra_file = job / ".hydra" / "hydra.yaml"
+    sweeper = OmegaConf.load(hydra_file).hydra.get("sweeper") if hydra_file.is_file() else None
+    direction = (sweeper or {}).get("direction", "minimize")
+    if not isinstance(direction, str):
+        direction = direction[0] if len(direction) else "minimize"
+    return str(direction).lower()
 
 
 def read_multirun(sweep_dir: Path) -> tuple[list[Job], str, str]:
     """Jobs (by job number), ``optimized_metric`` and the direction (minimize | maximize)."""
     sweep_dir = Path(sweep_dir)
-    job_dirs = [d for d in sweep_dir.iterdir() if (d / ".hydra" / "overrides.yaml").is_file()]
-    if not (sweep_dir / "multirun.yaml").is_file() or not job_dirs:
+    job_dirs = (
+        [
+            d
+            for d in sweep_dir.iterdir()
+            if d.name.isdigit() and (d / ".hydra" / "overrides.yaml").is_file()
+        ]
+        if sweep_dir.is_dir()
+        else []
+    )
+    if not job_dirs:
         raise RunDirectoryError(
-            f"{sweep_dir} is not a multirun directory (it needs multirun.yaml and job folders "
-            "<n>/.hydra/): pass the folder a `python -m vqlab.train -m ...` sweep wrote, "
-            "logs/train/multiruns/<time>"
+            f"{sweep_dir} is not a multirun directory (it needs job folders <n>/.hydra/): pass "
+            "the folder a `python -m vqlab.train -m ...` sweep wrote, logs/train/multiruns/<time>"
         )
-    jobs = [read_job(d) for d in sorted(job_dirs, key=lambda d: (len(d.name), d.name))]
+    jobs = [read_job(d) for d in sorted(job_dirs, key=lambda d: int(d.name))]
     config = OmegaConf.load(jobs[0].directory / ".hydra" / "config.yaml")
     metric = str(config.get("optimized_metric") or "val/recon_mse")
-    sweeper = OmegaConf.load(sweep_dir / "multirun.yaml").hydra.sweeper
-    direction = str(sweeper.get("direction", "minimize"))
-    return jobs, metric, direction
+    return jobs, metric, sweep_direction(jobs[0].directory)
 
 
 def swept_keys(jobs: list[Job]) -> list[str]:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from wandb.proto import wandb_internal_pb2
 
+from vqlab.errors import RunDirectoryError
+
 BLOCK_SIZE = 32 * 1024
 HEADER_SIZE = 7
 FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
@@ -22,7 +24,7 @@ def read_records(path: Path) -> list[wandb_internal_pb2.Record]:
     """Every record of the run file, in order."""
     data = Path(path).read_bytes()
     if data[:4] != b":W&B":
-        raise ValueError(f"{path} is not a W&B run file")
+        raise RunDirectoryError(f"{path} is not a W&B run file (it does not start with :W&B)")
     records, pending, position = [], b"", HEADER_SIZE
     while position + HEADER_SIZE <= len(data):
         if BLOCK_SIZE - position % BLOCK_SIZE < HEADER_SIZE:  # block trailer padding
