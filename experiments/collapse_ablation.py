@@ -13,8 +13,8 @@ Run from the repository root:
 
 ``--data mnist --data-root DIR`` (or ``--data photos``) runs the same rows on real images, sized
 by ``--max-steps``, ``--val-every``, ``--hidden-channels``, ``--residual-channels``,
-``--residual-blocks``, ``--limit-test-batches``; each record then keeps its validation curve
-(step, ``val/recon_mse``) from the run's CSV log, and results / figure default to
+``--residual-blocks``, ``--limit-test-batches``, ``--lr``; each record then keeps its validation
+curve (step, ``val/recon_mse``) from the run's CSV log, and results / figure default to
 ``collapse_ablation_<data>.{jsonl,png}``.
 
 Table: mean ± std over seeds of the test split's code usage (fraction of the 512 codes of each
@@ -91,6 +91,8 @@ def sizing(args: argparse.Namespace) -> list[str]:
     extra.append("callbacks.codebook_figures=null")
     if args.data_root is not None:
         extra.append(f"data.root={args.data_root}")
+    if args.lr is not None:
+        extra.append(f"model.optimizer.lr={args.lr}")
     channels = ",".join(str(c) for c in args.hidden_channels)
     extra += [
         f"model.encoder.hidden_channels=[{channels}]",
@@ -186,6 +188,7 @@ def main() -> None:
     parser.add_argument("--hidden-channels", type=int, nargs="+", default=[32, 64])
     parser.add_argument("--residual-channels", type=int, default=32)
     parser.add_argument("--residual-blocks", type=int, default=1)
+    parser.add_argument("--lr", type=float, help="Adam learning rate (default: the config's 2e-3)")
     parser.add_argument("--report", action="store_true", help="only print the table and plot")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 rows, 1 seed, 3 steps")
     args = parser.parse_args()

@@ -25,6 +25,7 @@ def ablation_args(data: str) -> argparse.Namespace:
         val_every=100,
         limit_val_batches=10,
         limit_test_batches=40,
+        lr=None,
     )
 
 
