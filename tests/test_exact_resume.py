@@ -45,7 +45,14 @@ TINY_CONV = [
 MODELS = {
     "vqvae_ema": ["model=vqvae_ema", *TINY_CONV],
     "vqvae_ste": ["model=vqvae_ste", *TINY_CONV],
-    "hcvq": ["model=hcvq", *TINY_CONV, "model.hcvq.asynchronous=false", "model.hcvq.period=2"],
+    # callbacks=default: the codebook levers around the cut (model=hcvq alone brings homology)
+    "hcvq": [
+        "model=hcvq",
+        "callbacks=default",
+        *TINY_CONV,
+        "model.hcvq.asynchronous=false",
+        "model.hcvq.period=2",
+    ],
     "cae": ["model=cae", "callbacks=cae", "data.batch_size=16", "model.selector.logit_dropout=0.2"],
 }
 
