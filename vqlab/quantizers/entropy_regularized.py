@@ -17,10 +17,11 @@ import torch.distributed as dist
 from torch import Tensor
 
 from vqlab.distributed import all_reduce_sum, is_distributed
-from vqlab.errors import ConfigValueError, check_non_negative, check_positive
+from vqlab.errors import ConfigValueError, check_positive
 from vqlab.functional import entropy_finite_gradient
-from vqlab.quantizers.composite import CompositeQuantizer, QuantizerFactory
-from vqlab.quantizers.output import QuantizerOutput
+from vqlab.quantizers.composite import QuantizerFactory
+from vqlab.quantizers.regularized import RegularizedQuantizer
+from vqlab.quantizers.vector_quantizer import VectorQuantizer
 
 TARGETS = ("kl_uniform", "neg_entropy")
 
@@ -147,7 +148,7 @@ def soft_assignment_entropy_loss(
     return negative_entropy
 
 
-class EntropyRegularizedQuantizer(CompositeQuantizer):
+class EntropyRegularizedQuantizer(RegularizedQuantizer):
     """``Q(z_e)``, ``loss += weight * KL(q || U(K))`` (or ``-weight * H(q)``); see the module doc.
 
     ``quantizer`` is a partial of any ``VectorQuantizer``, built with ``dim``; its ``codebook`` rows
@@ -156,6 +157,8 @@ class EntropyRegularizedQuantizer(CompositeQuantizer):
     ``codebook/entropy_loss``. The two targets differ by the constant ``log K``: same gradient,
     ``kl_uniform`` reads 0 at a uniform assignment.
     """
+
+    term_name = "entropy_loss"
 
     def __init__(
         self,
@@ -166,34 +169,20 @@ class EntropyRegularizedQuantizer(CompositeQuantizer):
         target: str = "kl_uniform",
         sample_rows: int | None = None,
     ) -> None:
-        check_non_negative("weight", weight)
         check_positive("tau", tau)
         if sample_rows is not None:
             check_positive("sample_rows", sample_rows)
         if target not in TARGETS:
             raise ConfigValueError("target", f"one of {', '.join(TARGETS)}", target)
-        super().__init__(dim, [quantizer(dim=dim)])
-        self.weight = float(weight)
+        super().__init__(dim, quantizer, weight)
         self.tau = float(tau)
         self.target = target
         self.sample_rows = sample_rows
 
-    def forward(self, z_e: Tensor) -> QuantizerOutput:
-        child = self.quantizers[0]
-        out = child(z_e)
-        divergence = soft_assignment_entropy_loss(
+    def penalty(self, z_e: Tensor, child: VectorQuantizer) -> Tensor:
+        return soft_assignment_entropy_loss(
             z_e, child.codebook, self.tau, self.target, self.sample_rows
         )
-        term = self.weight * divergence
-        out.loss = out.loss + term
-        out.terms = out.terms | {"entropy_loss": term.detach()}
-        return out
-
-    def encode(self, z_e: Tensor) -> Tensor:
-        return self.quantizers[0].encode(z_e)
-
-    def decode(self, indices: Tensor) -> Tensor:
-        return self.quantizers[0].decode(indices)
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, weight={self.weight}, tau={self.tau}, target={self.target}"
+        return f"{super().extra_repr()}, tau={self.tau}, target={self.target}"

@@ -13,9 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vqlab.errors import ConfigCombinationError, check_non_negative
-from vqlab.quantizers.composite import CompositeQuantizer, QuantizerFactory
-from vqlab.quantizers.output import QuantizerOutput
+from vqlab.errors import ConfigCombinationError
+from vqlab.quantizers.composite import QuantizerFactory
+from vqlab.quantizers.regularized import RegularizedQuantizer
+from vqlab.quantizers.vector_quantizer import VectorQuantizer
 
 
 def orthogonality_loss(codebook: Tensor) -> Tensor:
@@ -33,7 +34,7 @@ def orthogonality_loss(codebook: Tensor) -> Tensor:
         return (gram.pow(2).sum() - 2 * normed.pow(2).sum() + size) / size**2
 
 
-class OrthogonalRegularizedQuantizer(CompositeQuantizer):
+class OrthogonalRegularizedQuantizer(RegularizedQuantizer):
     """``Q(z_e)``, ``loss += weight * ||C^ C^T - I||_F^2 / K^2`` on the child's codebook.
 
     ``quantizer`` is a partial of any ``VectorQuantizer`` whose codebook is learned by gradients
@@ -45,29 +46,15 @@ class OrthogonalRegularizedQuantizer(CompositeQuantizer):
     (d, d) Gram form makes cheap.
     """
 
+    term_name = "orthogonal_loss"
+
     def __init__(self, dim: int, *, quantizer: QuantizerFactory, weight: float = 10.0) -> None:
-        check_non_negative("weight", weight)
-        super().__init__(dim, [quantizer(dim=dim)])
+        super().__init__(dim, quantizer, weight)
         if not self.quantizers[0].codebook.requires_grad:
             raise ConfigCombinationError(
                 "model.quantizer: the orthogonal regularizer needs a codebook learned by "
                 "gradients (ste, rotation, cosine, simvq, affine), not an EMA codebook"
             )
-        self.weight = float(weight)
 
-    def forward(self, z_e: Tensor) -> QuantizerOutput:
-        child = self.quantizers[0]
-        out = child(z_e)
-        term = self.weight * orthogonality_loss(child.codebook)
-        out.loss = out.loss + term
-        out.terms = out.terms | {"orthogonal_loss": term.detach()}
-        return out
-
-    def encode(self, z_e: Tensor) -> Tensor:
-        return self.quantizers[0].encode(z_e)
-
-    def decode(self, indices: Tensor) -> Tensor:
-        return self.quantizers[0].decode(indices)
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, weight={self.weight}"
+    def penalty(self, z_e: Tensor, child: VectorQuantizer) -> Tensor:
+        return orthogonality_loss(child.codebook)
