@@ -18,6 +18,7 @@ TINY_NETS = [
 LEVERS = {
     "fsq": ["model/quantizer=fsq", "callbacks=plain", "model.quantizer.levels=[4,3]"],
     "lfq": ["model/quantizer=lfq", "callbacks=plain", "model.quantizer.codebook_size=8"],
+    "bsq": ["model/quantizer=bsq", "callbacks=plain", "model.quantizer.codebook_size=8"],
     "affine": ["model/quantizer=affine", "callbacks=plain", "model.quantizer.codebook_size=16"],
     "orthogonal": [
         "model/quantizer=orthogonal",
