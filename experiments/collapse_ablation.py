@@ -86,7 +86,7 @@ def val_curve(path: Path) -> list[list[float]]:
 def sizing(args: argparse.Namespace) -> list[str]:
     """Overrides that move the experiment onto ``args.data`` and size its network and run."""
     if args.data == "digits":
-        return []
+        return list(args.overrides)
     extra = [f"data={args.data}", "logger=csv", "callbacks.reconstruction_grid=null"]
     extra.append("callbacks.codebook_figures=null")
     if args.data_root is not None:
@@ -106,7 +106,13 @@ def sizing(args: argparse.Namespace) -> list[str]:
         f"trainer.limit_test_batches={args.limit_test_batches}",
         f"tags=[collapse_ablation,{args.data}]",
     ]
-    return extra
+    if args.lr_schedule == "cosine":  # lr to 0 over the run: the val curve flattens by the end
+        extra += [
+            "model.scheduler={_target_: torch.optim.lr_scheduler.CosineAnnealingLR,"
+            f" _partial_: true, T_max: {args.max_steps}}}",
+            "model.scheduler_interval=step",
+        ]
+    return extra + args.overrides
 
 
 def load(path: Path) -> list[dict]:
@@ -189,6 +195,8 @@ def main() -> None:
     parser.add_argument("--residual-channels", type=int, default=32)
     parser.add_argument("--residual-blocks", type=int, default=1)
     parser.add_argument("--lr", type=float, help="Adam learning rate (default: the config's 2e-3)")
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
+    parser.add_argument("--overrides", nargs="*", default=[], help="more Hydra overrides")
     parser.add_argument("--report", action="store_true", help="only print the table and plot")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 rows, 1 seed, 3 steps")
     args = parser.parse_args()
