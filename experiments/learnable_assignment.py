@@ -28,7 +28,13 @@ import lightning as L
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from vqlab.callbacks import ClusteringInit, DeadCodeRespawn, KMeansInit, TemperatureAnnealing
+from vqlab.callbacks import (
+    AssignmentSearchInit,
+    ClusteringInit,
+    DeadCodeRespawn,
+    KMeansInit,
+    TemperatureAnnealing,
+)
 from vqlab.data import GroupedFeaturesDataModule
 from vqlab.models import LearnableVQVAE
 from vqlab.nets import CategoryEncoders, MLPDecoder
@@ -54,6 +60,7 @@ class Settings:
     balance_weight: float = 0.05
     category_recon_weight: float = 0.0
     nonlinear: bool = False
+    search: bool = False
 
 
 def build(num_features: int, num_categories: int, settings: Settings, freeze: int | None):
@@ -94,6 +101,8 @@ def run(variant: str, seed: int, settings: Settings) -> dict:
     ]
     if "clustering" in variant:
         callbacks.insert(0, ClusteringInit())
+    elif settings.search:  # the assignment-first phase of `callbacks=learnable_vq_random`
+        callbacks.insert(0, AssignmentSearchInit(seed=seed))
     trainer = L.Trainer(
         max_epochs=settings.epochs,
         logger=False,

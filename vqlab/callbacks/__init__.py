@@ -2,6 +2,7 @@
 
 from vqlab.callbacks.assignment_images import AssignmentImages
 from vqlab.callbacks.assignment_init import ClusteringInit
+from vqlab.callbacks.assignment_search import AssignmentSearchInit
 from vqlab.callbacks.codebook_figures import CodebookFigures
 from vqlab.callbacks.convergence import StopOnConvergence
 from vqlab.callbacks.dimension_curriculum import DimensionCurriculum
@@ -18,6 +19,7 @@ from vqlab.callbacks.temperature import TemperatureAnnealing
 
 __all__ = [
     "AssignmentImages",
+    "AssignmentSearchInit",
     "ClusteringInit",
     "CodebookFigures",
     "CodebookGrowth",

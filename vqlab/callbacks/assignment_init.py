@@ -57,14 +57,16 @@ class ClusteringInit(L.Callback):
             )
         samples = self.samples(trainer) if trainer.is_global_zero else None
         for assignment in modules:
-            labels = None
-            if trainer.is_global_zero:
-                labels = family_correlation_clusters(
-                    samples, assignment.feature_families.cpu(), assignment.category_owners.cpu()
-                )
+            labels = self.labels(samples, assignment) if trainer.is_global_zero else None
             labels = trainer.strategy.broadcast(labels, src=0)
             assignment.initialize(labels.to(pl_module.device), self.init_confidence)
         self.done = True
+
+    def labels(self, samples: Tensor, assignment: SoftAssignment) -> Tensor:
+        """The category of each feature (D,), from the sampled rows (n, D)."""
+        return family_correlation_clusters(
+            samples, assignment.feature_families.cpu(), assignment.category_owners.cpu()
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {"done": self.done}
