@@ -11,8 +11,9 @@ respawn. Three variants per seed:
 Scores: adjusted Rand index of ``hard_assignment()`` vs the planted groups, test recon MSE.
 ``python -m experiments.learnable_assignment`` (from the repository root). Every ``Settings``
 field is a flag (``--category-recon-weight 1 --orthogonality-weight 3 --assignment-lr 3e-3
---temp-min 0.05`` is the random-start recipe of ``model=learnable_vq_random``; ``--nonlinear``
-plants groups that correlation cannot see).
+--temp-min 0.05 --search`` is the random-start recipe of ``model=learnable_vq_random``:
+``--search`` adds its assignment-first phase, ``AssignmentSearchInit``, to the random-init
+variant; ``--nonlinear`` plants groups that correlation cannot see).
 """
 
 from __future__ import annotations

@@ -100,6 +100,8 @@ SLOW_TESTS = (
     # k-means++ (sequential draws) as the reference of the batched seeding, 2 seeds
     "test_kmeans_init.py::test_batched_seeding_is_within_2_percent_of_kmeans_plus_plus_after_lloyd",
     "test_learnable_vq_model.py::test_experiment_config_and_tabular_data_run_a_fast_dev_run",
+    # the random-start search (one restart, ~4500 small steps) and one epoch on the planted table
+    "test_learnable_random_start.py::test_random_start_recovers_the_planted_groups",
     # training of a few dozen steps, resumes compared with the uninterrupted run
     "test_hcvq_model.py::test_resume_from_last_checkpoint_reproduces_uninterrupted_training",
     "test_hcvq_model.py::test_reference_validation_updates_the_entropy_schedule_with_a_fresh_pairing",

@@ -123,7 +123,7 @@ def reopen(search: Search, pair: tuple[int, int], latent_dim: int) -> Search:
     logits = CONFIDENCE * F.one_hot(labels, num_categories).float()
     members = (labels == pair[0]) | (labels == pair[1])
     logits[members.nonzero(), list(pair)] = CONFIDENCE
-    moved.assignment.logits.add_(logits - moved.assignment.logits)
+    moved.assignment.logits.copy_(logits)
     fresh = Search.fresh(search.assignment.num_features, num_categories, latent_dim)
     for old, new in ((moved.encoders, fresh.encoders), (moved.readout, fresh.readout)):
         for parameter, drawn in zip(old.parameters(), new.parameters(), strict=True):
