@@ -28,6 +28,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from experiments.timing import add_device_argument, checked_device, device_line, synchronize
 from vqlab.config.location import config_dir
 from vqlab.config.resolvers import register_resolvers
 from vqlab.train import build
@@ -44,10 +45,12 @@ class StepTimer(L.Callback):
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if trainer.global_step == self.warmup and self.start is None:
+            synchronize(pl_module.device)
             self.start = time.perf_counter()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if self.start is not None:
+            synchronize(pl_module.device)
             self.steps += 1
             self.seconds = time.perf_counter() - self.start
 
@@ -79,18 +82,22 @@ def run_steps_per_second(cfg, steps: int, warmup: int) -> float:
     return timer.steps / timer.seconds
 
 
-def bare_steps_per_second(cfg, steps: int, warmup: int) -> float:
-    """Steps/s of a plain loop over the same model, batches and optimizer."""
+def bare_steps_per_second(cfg, steps: int, warmup: int, device: torch.device) -> float:
+    """Steps/s of a plain loop over the same model, batches and optimizer on ``device``."""
     L.seed_everything(cfg.seed, verbose=False)
     datamodule = instantiate(cfg.data)
-    model = instantiate(cfg.model).train()
+    model = instantiate(cfg.model).to(device).train()
+    # a Trainer only to tell the datamodule its device (device-resident data is put there)
+    datamodule.trainer = instantiate(cfg.trainer, logger=False, callbacks=[], plugins=[])
     datamodule.setup("fit")
     optimizer = model.configure_optimizers()["optimizer"]
     done, start = 0, 0.0
     while done < steps + warmup:
         for batch in datamodule.train_dataloader():
             if done == warmup:
+                synchronize(device)
                 start = time.perf_counter()
+            batch = [tensor.to(device, non_blocking=True) for tensor in batch]
             batch = datamodule.on_after_batch_transfer(batch, 0)
             model.step(batch, "train").loss.backward()
             optimizer.step()
@@ -98,6 +105,7 @@ def bare_steps_per_second(cfg, steps: int, warmup: int) -> float:
             done += 1
             if done == steps + warmup:
                 break
+    synchronize(device)
     return steps / (time.perf_counter() - start)
 
 
@@ -108,21 +116,25 @@ def main(arguments: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    add_device_argument(parser)
     parser.add_argument("--quick", action="store_true", help="10 steps, 1 repeat, digits")
     args = parser.parse_args(arguments)
     if args.quick:
         args.data, args.steps, args.warmup, args.repeats = ["digits"], 10, 2, 1
+    device = checked_device(args.device)
+    accelerator = "gpu" if device.type == "cuda" else "cpu"
     register_resolvers()
-    print(f"device cpu, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")
+    print(device_line(device))
     print("| data | model | run steps/s | bare steps/s | run cost / bare |")
     print("| --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as directory:
         for data in args.data:
-            cfg = compose_run([f"data={data}", *args.overrides], Path(directory) / data)
+            overrides = [f"data={data}", f"trainer.accelerator={accelerator}", *args.overrides]
+            cfg = compose_run(overrides, Path(directory) / data)
             run, bare = [], []
             for _ in range(args.repeats):
                 run.append(run_steps_per_second(cfg.copy(), args.steps, args.warmup))
-                bare.append(bare_steps_per_second(cfg, args.steps, args.warmup))
+                bare.append(bare_steps_per_second(cfg, args.steps, args.warmup, device))
             run_rate, bare_rate = statistics.median(run), statistics.median(bare)
             model = cfg.model._target_.rsplit(".", 1)[-1]
             print(
