@@ -1,8 +1,8 @@
 """Throughput of the device-resident path against the DataLoader path on MNIST-sized data.
 
-Run from the repository root: ``python -m experiments.bench_data [--steps 200] [--threads 1]``
-(``--quick``: 1000 images, 2 steps; ``--device cuda``). Writes a random 60000 x 28 x 28 uint8 training set as MNIST
-idx files into a temporary folder, then prints
+Run from the repository root: ``python -m experiments.bench_data [--steps 200] [--threads 1]
+[--device cuda]`` (``--quick``: 1000 images, 2 steps). Writes a random 60000 x 28 x 28 uint8
+training set as MNIST idx files into a temporary folder, then prints
 
 - samples/s of one training epoch of batches (scaled to [-1, 1], as the model receives them),
 - steps/s of training ``vqvae_ema`` (conf/model/vqvae_ema.yaml) for ``--steps`` steps,
