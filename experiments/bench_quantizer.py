@@ -28,9 +28,12 @@ vector-quantize-pytorch (the baseline), from the ``bench`` extra.
 
 ``--suite levers``: every lever quantizer against its vector-quantize-pytorch counterpart
 (``experiments/lever_contenders.py``), forward + backward of ``loss + quantized^2``, same timing
-and memory method, K = 512, d = 64 by default. ``--compile``: for each lever quantizer, the graph
-breaks ``torch._dynamo.explain`` finds in its training-mode forward, and one compiled
-forward + backward (``--compile-backend``) timed against eager.
+and memory method, K = 512, d = 64 by default; the ``floor`` above at the same N, K, d is timed in
+the same round-robin, and ``vqlab / floor`` is the lever's step over it (one nearest-code search:
+for ``residual`` (4 searches) or ``lowdim`` (d = 8 codes) it is not that lever's own floor).
+``--compile``: for each lever quantizer, the graph breaks ``torch._dynamo.explain`` finds in its
+training-mode forward, and one compiled forward + backward (``--compile-backend``) timed against
+eager.
 """
 
 from __future__ import annotations
@@ -145,10 +148,10 @@ def lever_suite(args: argparse.Namespace) -> None:
     """Time and measure every lever quantizer and its counterpart; print one markdown table."""
     print(f"{device_line(args.device)}\nN={args.num_vectors} repeats={args.repeats}\n")
     print(
-        "| lever | K | d | vqlab ms | vq-pytorch ms | vq-pytorch / vqlab "
-        "| vqlab MiB | vq-pytorch MiB | N x K float32 MiB |"
+        "| lever | K | d | vqlab ms | vq-pytorch ms | vq-pytorch / vqlab | floor ms "
+        "| vqlab / floor | vqlab MiB | vq-pytorch MiB | N x K float32 MiB |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for codebook_size, dim in [
         tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")
     ]:
@@ -164,6 +167,10 @@ def lever_suite(args: argparse.Namespace) -> None:
                 )
                 for side in sides
             }  # fmt: skip
+            # the lever's own floor: one float32 addmm + argmin + gather at the same N, K, d
+            steps["floor"] = make_step(
+                "floor", codebook_size, dim, args.num_vectors, args.device, torch.float32
+            )
             seconds = time_contenders(steps, args.device, args.repeats, args.warmup)
             median = {side: statistics.median(values) for side, values in seconds.items()}
             memory = {}
@@ -181,6 +188,7 @@ def lever_suite(args: argparse.Namespace) -> None:
             print(
                 f"| {label} | {codebook_size} | {dim} | {median['vqlab'] * 1e3:.1f} "
                 f"| {median[peer] * 1e3:.1f} | {median[peer] / median['vqlab']:.2f} "
+                f"| {median['floor'] * 1e3:.1f} | {median['vqlab'] / median['floor']:.2f} "
                 f"| {mib['vqlab']} | {mib[peer]} | {full_mib:.0f} |",
                 flush=True,
             )
