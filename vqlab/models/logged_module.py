@@ -66,9 +66,10 @@ class LoggedModule(OptimizedModule):
     (and the first): the logger receives the same rows and values, and Lightning's per-key log
     call is not paid on the steps in between. On for the linear lab (a step costs about what a
     log call costs) and the codebook autoencoders (VQ-VAE, VQ-VAE-2, HC-VQ: the log calls were
-    ~13 % of a digits run's time under cProfile, the largest cost outside the model); off where a callback reads a training value every step or at
-    an epoch's end (the CAE's ``StopOnConvergence``). Between two written steps the progress bar
-    shows the last written values.
+    ~13 % of a digits run's time under cProfile, the largest cost outside the model); off where
+    a callback reads a training value every step or at an epoch's end (the CAE's
+    ``StopOnConvergence``). Between two written steps the progress bar shows the last written
+    values.
     """
 
     sparse_training_logs = False
