@@ -28,13 +28,13 @@ import argparse
 import functools
 import os
 import statistics
-import time
 from collections.abc import Callable
 
 import torch
 
 from experiments.bench_hcvq_topology import make_codebook, reference_step, with_rest_of_step
 from experiments.optional import require
+from experiments.timing import add_device_argument, checked_device, device_line, timed
 from vqlab.models import HCVQ
 from vqlab.nets import ConvDecoder, ConvEncoder
 from vqlab.quantizers import QuantizerOutput, STEQuantizer
@@ -65,45 +65,50 @@ def make_model(
     ).train()
 
 
-def training_step(model: HCVQ, shape: tuple[int, ...], batch: int) -> Callable[[], float]:
+def training_step(
+    model: HCVQ, shape: tuple[int, ...], batch: int, device: torch.device
+) -> Callable[[], float]:
     """One optimisation step on a fixed random batch; returns its seconds."""
+    model.to(device)
     optimizer = model.optimizer_factory(model.parameters())
-    x = torch.rand(batch, *shape, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    x = (torch.rand(batch, *shape, generator=torch.Generator().manual_seed(1)) * 2 - 1).to(device)
 
-    def step() -> float:
-        start = time.perf_counter()
+    def work() -> None:
         x_hat, quantized = model(x)
         optimizer.zero_grad(set_to_none=True)
         model.losses(x, x_hat, quantized)["loss"].backward()
         optimizer.step()
-        return time.perf_counter() - start
 
-    return step
+    return lambda: timed(work, device)[0]
 
 
 def regularizer_step(
-    size: int, pairing_every: int, asynchronous: bool, shape: tuple[int, ...], batch: int
+    size: int,
+    pairing_every: int,
+    asynchronous: bool,
+    shape: tuple[int, ...],
+    batch: int,
+    device: torch.device,
 ) -> Callable[[], float]:
     """The HC-VQ term alone: entropy scale, diagrams, loss, backward to the codebook."""
-    codebook = make_codebook(size, "reference").requires_grad_(True)
+    codebook = make_codebook(size, "reference", device=device).requires_grad_(True)
     regularizer = HCVQRegularizer(
         HomologyLoss(), pairing_every=pairing_every, asynchronous=asynchronous
     )
     # s > 0 as after the first period (default 200 steps), so the term and its backward are paid
-    regularizer.entropy_scale.scale.fill_(1.0)
-    x = torch.rand(batch, *shape) * 2 - 1
+    regularizer.to(device).entropy_scale.scale.fill_(1.0)
+    x = torch.rand(batch, *shape, device=device) * 2 - 1
     latent = shape[-1] // 4  # two stride-2 convolutions
-    indices = torch.randint(0, size, (batch, latent, latent))
+    indices = torch.randint(0, size, (batch, latent, latent), device=device)
     counts = torch.bincount(indices.flatten(), minlength=size).float()
-    quantized = QuantizerOutput(torch.empty(0), indices, torch.zeros(()), counts)
+    empty, zero = torch.empty(0, device=device), torch.zeros((), device=device)
+    quantized = QuantizerOutput(empty, indices, zero, counts)
 
-    def step() -> float:
-        start = time.perf_counter()
+    def work() -> None:
         regularizer(codebook, x, quantized).backward()
         codebook.grad = None
-        return time.perf_counter() - start
 
-    return step
+    return lambda: timed(work, device)[0]
 
 
 def median_ms(methods: dict[str, Callable[[], float]], steps: int, reps: int) -> dict[str, float]:
@@ -131,6 +136,7 @@ def main() -> None:
     parser.add_argument(
         "--tables", choices=("both", "step", "regularizer"), default="both", help="which table(s)"
     )
+    add_device_argument(parser)
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny net, K = 16, k = 2")
     args = parser.parse_args()
     shape, batch, pairing_every = SHAPE, BATCH, PAIRING_EVERY
@@ -139,28 +145,33 @@ def main() -> None:
         args.sizes, args.reps, args.rest_ms = QUICK["sizes"], QUICK["reps"], 0.0
     require("torch_topological", "torch-topological")
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s), load average before: {load()}")
+    device = checked_device(args.device)
+    print(device_line(device))
     if args.tables != "regularizer":
-        step_table(args.sizes, args.reps, shape, batch, pairing_every)
+        step_table(args.sizes, args.reps, shape, batch, pairing_every, device)
     if args.tables != "step":
-        regularizer_table(
-            args.sizes, args.reps, args.rest_ms, shape, batch, pairing_every, args.quick
-        )
+        regularizer_table(args, shape, batch, pairing_every, device)
     print(f"load average after: {load()}")
 
 
 def step_table(
-    sizes: list[int], reps: int, shape: tuple[int, ...], batch: int, pairing_every: tuple[int, ...]
+    sizes: list[int],
+    reps: int,
+    shape: tuple[int, ...],
+    batch: int,
+    pairing_every: tuple[int, ...],
+    device: torch.device,
 ) -> None:
     """Whole training step, plain against HC-VQ with asynchronous pairing."""
     ks = " | ".join(f"async k={every} ms (ratio)" for every in pairing_every)
     print(f"| K | plain step ms | {ks} | load |")
     print("|---" * (3 + len(pairing_every)) + "|")
     for size in sizes:
-        steps = {"plain": training_step(make_model(size, False, 10, False, shape), shape, batch)}
+        plain = make_model(size, False, 10, False, shape)
+        steps = {"plain": training_step(plain, shape, batch, device)}
         for every in pairing_every:
             model = make_model(size, True, every, True, shape)
-            steps[f"k{every}"] = training_step(model, shape, batch)
+            steps[f"k{every}"] = training_step(model, shape, batch, device)
         ms = median_ms(steps, steps=max(pairing_every), reps=reps)
         cells = [
             f"{ms[f'k{every}']:.1f} ({ms[f'k{every}'] / ms['plain']:.2f}x)"
@@ -171,15 +182,15 @@ def step_table(
 
 
 def regularizer_table(
-    sizes: list[int],
-    reps: int,
-    rest_ms: float,
+    args: argparse.Namespace,
     shape: tuple[int, ...],
     batch: int,
     pairing_every: tuple[int, ...],
-    quick: bool,
+    device: torch.device,
 ) -> None:
-    """The regularizer alone per step, the reference's way against ours (sync and async)."""
+    """The regularizer alone per step, the reference's way against ours (sync and async);
+    ``args``: ``sizes``, ``reps``, ``rest_ms``, ``quick``."""
+    sizes, reps, rest_ms, quick = args.sizes, args.reps, args.rest_ms, args.quick
     # --quick: the async path already ran in the step table; one worker start is enough
     kinds = ("sync",) if quick else ("sync", "async")
     modes = [(mode, every) for mode in kinds for every in pairing_every]
@@ -188,10 +199,12 @@ def regularizer_table(
     print(f"| K | reference ms | {header} | load |")
     print("|---" * (3 + len(names)) + "|")
     for size in sizes:
-        codebook = make_codebook(size, "reference").requires_grad_(True)
+        codebook = make_codebook(size, "reference", device=device).requires_grad_(True)
         methods = {"reference": reference_step(codebook, HomologyLoss())}
         for mode, every in modes:
-            methods[f"{mode}{every}"] = regularizer_step(size, every, mode == "async", shape, batch)
+            methods[f"{mode}{every}"] = regularizer_step(
+                size, every, mode == "async", shape, batch, device
+            )
         methods = {name: with_rest_of_step(step, rest_ms) for name, step in methods.items()}
         ms = median_ms(methods, steps=max(pairing_every), reps=reps)
         cells = [f"{ms[name]:.2f} ({ms['reference'] / ms[name]:.1f}x)" for name in names]

@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import torch
 
+from experiments import timing
 from experiments.optional import require
 from vqlab.topology import HomologyLoss, Pairing, ReusablePairing
 
@@ -42,36 +43,38 @@ Step = Callable[[], float]
 """One training step of a method; returns the seconds spent in the homology term."""
 
 
-def make_codebook(size: int, init: str, seed: int = 0) -> torch.Tensor:
+def make_codebook(
+    size: int, init: str, seed: int = 0, device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """The reference's init ``U(-1/K, 1/K)`` or a trained-like scale (standard normal)."""
     generator = torch.Generator().manual_seed(seed)
     if init == "reference":
-        return (torch.rand(size, DIM, generator=generator) * 2 - 1) / size
-    return torch.randn(size, DIM, generator=generator)
+        return ((torch.rand(size, DIM, generator=generator) * 2 - 1) / size).to(device)
+    return torch.randn(size, DIM, generator=generator).to(device)
 
 
-def timed(work: Callable[[], object]) -> Step:
-    def step() -> float:
-        start = time.perf_counter()
-        work()
-        return time.perf_counter() - start
-
-    return step
+def timed(work: Callable[[], object], device: torch.device) -> Step:
+    """A step timing ``work``, ``device`` synchronised around it."""
+    return lambda: timing.timed(work, device)[0]
 
 
 def reference_step(codebook: torch.Tensor, loss: HomologyLoss) -> Step:
     """The reference's way: torch-topological's full persistence on every step."""
     complex_ = require("torch_topological.nn", "torch-topological").VietorisRipsComplex(dim=1)
-    return timed(lambda: loss(*(info.diagram for info in complex_(codebook))).backward())
+
+    def step() -> None:
+        loss(*(info.diagram for info in complex_(codebook))).backward()
+
+    return timed(step, codebook.device)
 
 
 def ours_step(codebook: torch.Tensor, loss: HomologyLoss, pairing: ReusablePairing) -> Step:
-    return timed(lambda: loss(*pairing.step(codebook)).backward())
+    return timed(lambda: loss(*pairing.step(codebook)).backward(), codebook.device)
 
 
 def evaluate_step(codebook: torch.Tensor, loss: HomologyLoss) -> Step:
     pairing = Pairing.compute(codebook)
-    return timed(lambda: loss(*pairing.diagrams(codebook)).backward())
+    return timed(lambda: loss(*pairing.diagrams(codebook)).backward(), codebook.device)
 
 
 def with_rest_of_step(step: Step, rest_ms: float) -> Step:
@@ -93,16 +96,21 @@ def seconds_per_step(step: Step, steps: int) -> float:
 
 
 def bench(
-    size: int, init: str, reps: int, rest_ms: float, pairing_every: tuple[int, ...] = PAIRING_EVERY
+    size: int,
+    init: str,
+    reps: int,
+    rest_ms: float,
+    pairing_every: tuple[int, ...] = PAIRING_EVERY,
+    device: torch.device | str = "cpu",
 ) -> dict[str, float]:
     """Median milliseconds per step of every method, interleaved within each repetition."""
-    codebook = make_codebook(size, init).requires_grad_(True)
+    codebook = make_codebook(size, init, device=device).requires_grad_(True)
     loss = HomologyLoss()
     methods = {"reference": (reference_step(codebook, loss), BLOCK_MIN)}
     for every in pairing_every:
         step = ours_step(codebook, loss, ReusablePairing(pairing_every=every))
         methods[f"every_{every}"] = (step, max(every, BLOCK_MIN))
-    methods["refresh"] = (timed(lambda: Pairing.compute(codebook)), BLOCK_MIN)
+    methods["refresh"] = (timed(lambda: Pairing.compute(codebook), device), BLOCK_MIN)
     methods["evaluate"] = (evaluate_step(codebook, loss), 50)
     times: dict[str, list[float]] = {name: [] for name in methods}
     times["async"] = []
@@ -125,6 +133,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 512])
     parser.add_argument("--rest-ms", type=float, default=10.0)
+    timing.add_device_argument(parser)
     parser.add_argument("--quick", action="store_true", help="smoke run: K = 16, 1 rep, k = 1")
     args = parser.parse_args()
     pairing_every = PAIRING_EVERY
@@ -132,11 +141,9 @@ def main() -> None:
         args.reps, args.sizes, args.rest_ms, pairing_every = 1, [16], 0.0, (1,)
     require("torch_topological", "torch-topological")
     torch.set_num_threads(args.threads)
+    device = timing.checked_device(args.device)
     ours = " | ".join(f"ours k={every} ms (ratio)" for every in pairing_every)
-    print(
-        f"torch {torch.__version__}, threads {args.threads}, d {DIM}, reps {args.reps}, "
-        f"load average before {os.getloadavg()}"
-    )
+    print(f"{timing.device_line(device)}\nd {DIM}, reps {args.reps}")
     print(
         f"| K | init | reference ms | {ours} | refresh ms | evaluate ms | "
         f"async k={ASYNC_EVERY} ms (ratio) |"
@@ -144,7 +151,7 @@ def main() -> None:
     print("|---" * (6 + len(pairing_every)) + "|")
     for size in args.sizes:
         for init in ("reference", "randn"):
-            ms = bench(size, init, args.reps, args.rest_ms, pairing_every)
+            ms = bench(size, init, args.reps, args.rest_ms, pairing_every, device)
             cells = " | ".join(
                 f"{ms[f'every_{every}']:.2f} ({ms['reference'] / ms[f'every_{every}']:.1f}x)"
                 for every in pairing_every

@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
-from collections.abc import Callable
 
 import torch
 
+from experiments.timing import add_device_argument, checked_device, device_line, timed
 from vqlab.clustering.kmeans import (
     batched_kmeans_plus_plus,
     kmeans_plus_plus,
@@ -44,16 +43,6 @@ def sample(num_vectors: int, codebook_size: int, device: torch.device) -> torch.
     return x.to(device)
 
 
-def seconds(function: Callable[[], object], device: torch.device) -> tuple[float, object]:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    result = function()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start, result
-
-
 def kmeans_with(seeding, x: torch.Tensor, k: int) -> torch.Tensor:
     generator = torch.Generator(device=x.device).manual_seed(1)
     return lloyd(x, seeding(x, k, generator), LLOYD_STEPS)[0]
@@ -63,15 +52,15 @@ def measure_size(k: int, x: torch.Tensor, args: argparse.Namespace, repeats: int
     """Print the rows of one codebook size."""
     device = x.device
     one_pass = statistics.median(
-        seconds(lambda: nearest_code(x, x[:k]), device)[0] for _ in range(repeats)
+        timed(lambda: nearest_code(x, x[:k]), device)[0] for _ in range(repeats)
     )
     runs = [
-        seconds(lambda: kmeans_with(batched_kmeans_plus_plus, x, k), device) for _ in range(repeats)
+        timed(lambda: kmeans_with(batched_kmeans_plus_plus, x, k), device) for _ in range(repeats)
     ]
     rows = {"batched + 10 Lloyd": (statistics.median(r[0] for r in runs), runs[0][1])}
     reference_error = None
     if k <= args.reference_max_k:
-        rows["k-means++ + 10 Lloyd"] = seconds(lambda: kmeans_with(kmeans_plus_plus, x, k), device)
+        rows["k-means++ + 10 Lloyd"] = timed(lambda: kmeans_with(kmeans_plus_plus, x, k), device)
         reference_error = float(quantization_error(x, rows["k-means++ + 10 Lloyd"][1]))
     print(f"| {k} | {len(x)} | one nearest-code pass | {one_pass:.3f} | 1 | | |")
     for contender, (time_taken, centres) in rows.items():
@@ -89,14 +78,13 @@ def main(arguments: list[str] | None = None) -> None:
     parser.add_argument("--vectors-per-code", type=int, default=4, help="M = this x K, >= 65536")
     parser.add_argument("--reference-max-k", type=int, default=8192)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--device", default="cpu")
+    add_device_argument(parser)
     parser.add_argument("--quick", action="store_true", help="small sizes, 1 repeat")
     args = parser.parse_args(arguments)
-    device = torch.device(args.device)
+    device = checked_device(args.device)
     sizes, minimum = (args.sizes, 65536) if not args.quick else ([64], 1024)
     repeats = 1 if args.quick else args.repeats
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-    print(f"device {name}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")
+    print(device_line(device))
     print("| K | M | contender | seconds | passes | error | error / k-means++ |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for k in sizes:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 
 import torch
 from torch import Tensor
 
+from experiments.timing import add_device_argument, checked_device, device_line, time_contenders
 from vqlab.functional import nearest_code
 
 
@@ -25,7 +25,7 @@ def uncentred(z: Tensor, codebook: Tensor, block_rows: int = 1 << 22) -> Tensor:
     with torch.no_grad():
         codebook_sq = codebook.pow(2).sum(-1)
         step = max(1, block_rows // codebook.shape[0])
-        indices = torch.empty(z.shape[0], dtype=torch.long)
+        indices = torch.empty(z.shape[0], dtype=torch.long, device=z.device)
         scores = z.new_empty(step, codebook.shape[0])
         for start in range(0, z.shape[0], step):
             block = z[start : start + step]
@@ -39,26 +39,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
+    add_device_argument(parser)
     parser.add_argument("--quick", action="store_true", help="smoke run: K = 64, d = 8, 2 repeats")
     args = parser.parse_args()
     sizes, rows = ((512, 64), (8192, 32)), 32768
     if args.quick:
         sizes, rows, args.repeats = ((64, 8),), 1024, 2
     torch.set_num_threads(args.threads)
-    print(f"load average before: {os.getloadavg()}")
+    device = checked_device(args.device)
+    print(device_line(device))
     print("| K | d | uncentred ms (median / min) | centred ms (median / min) | ratio of minima |")
     print("| ---: | ---: | ---: | ---: | ---: |")
     for size, dim in sizes:
-        z, codebook = torch.randn(rows, dim), torch.randn(size, dim)
-        contenders = {"uncentred": uncentred, "centred": nearest_code}
-        times: dict[str, list[float]] = {name: [] for name in contenders}
-        for search in contenders.values():
-            search(z, codebook)  # warm-up
-        for _ in range(args.repeats):
-            for name, search in contenders.items():
-                start = time.perf_counter()
-                search(z, codebook)
-                times[name].append((time.perf_counter() - start) * 1e3)
+        z, codebook = torch.randn(rows, dim, device=device), torch.randn(size, dim, device=device)
+        contenders = {
+            "uncentred": lambda z=z, codebook=codebook: uncentred(z, codebook),
+            "centred": lambda z=z, codebook=codebook: nearest_code(z, codebook),
+        }
+        seconds = time_contenders(contenders, device, args.repeats, warmup=1)
+        times = {name: [1e3 * value for value in values] for name, values in seconds.items()}
         cells = [f"{statistics.median(t):.1f} / {min(t):.1f}" for t in times.values()]
         ratio = min(times["centred"]) / min(times["uncentred"])
         print(f"| {size} | {dim} | {cells[0]} | {cells[1]} | {ratio:.2f} |")

@@ -28,9 +28,12 @@ vector-quantize-pytorch (the baseline), from the ``bench`` extra.
 
 ``--suite levers``: every lever quantizer against its vector-quantize-pytorch counterpart
 (``experiments/lever_contenders.py``), forward + backward of ``loss + quantized^2``, same timing
-and memory method, K = 512, d = 64 by default. ``--compile``: for each lever quantizer, the graph
-breaks ``torch._dynamo.explain`` finds in its training-mode forward, and one compiled
-forward + backward (``--compile-backend``) timed against eager.
+and memory method, K = 512, d = 64 by default; the ``floor`` above at the same N, K, d is timed in
+the same round-robin, and ``vqlab / floor`` is the lever's step over it (one nearest-code search:
+for ``residual`` (4 searches) or ``lowdim`` (d = 8 codes) it is not that lever's own floor).
+``--compile``: for each lever quantizer, the graph breaks ``torch._dynamo.explain`` finds in its
+training-mode forward, and one compiled forward + backward (``--compile-backend``) timed against
+eager.
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,6 +50,14 @@ import torch
 
 from experiments.lever_contenders import LEVERS, make_lever_step
 from experiments.optional import require
+from experiments.timing import (
+    add_device_argument,
+    checked_device,
+    device_line,
+    synchronize,
+    time_contenders,
+    timed,
+)
 
 CONTENDERS = ("vqlab", "vq-pytorch", "floor")
 SIZES = ((512, 64), (8192, 32))  # (codebook size K, dim d)
@@ -97,30 +107,6 @@ def make_step(
     return quantizer_step
 
 
-def synchronize(device: str) -> None:
-    """Wait for queued device work, so a wall-clock reading covers it."""
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def time_contenders(
-    steps: dict[str, Callable[[], None]], device: str, repeats: int, warmup: int
-) -> dict[str, list[float]]:
-    """Seconds per step of each contender, round-robin over ``repeats`` rounds after warm-up."""
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
-    synchronize(device)
-    seconds: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            synchronize(device)
-            seconds[name].append(time.perf_counter() - start)
-    return seconds
-
-
 def resident_kib(field: str) -> int:
     """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in KiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -160,15 +146,12 @@ def measure_memory(args: argparse.Namespace, name: str, codebook_size: int, dim:
 
 def lever_suite(args: argparse.Namespace) -> None:
     """Time and measure every lever quantizer and its counterpart; print one markdown table."""
+    print(f"{device_line(args.device)}\nN={args.num_vectors} repeats={args.repeats}\n")
     print(
-        f"device={args.device} threads={args.threads} N={args.num_vectors} repeats={args.repeats} "
-        f"torch={torch.__version__} loadavg={os.getloadavg()}\n"
+        "| lever | K | d | vqlab ms | vq-pytorch ms | vq-pytorch / vqlab | floor ms "
+        "| vqlab / floor | vqlab MiB | vq-pytorch MiB | N x K float32 MiB |"
     )
-    print(
-        "| lever | K | d | vqlab ms | vq-pytorch ms | vq-pytorch / vqlab "
-        "| vqlab MiB | vq-pytorch MiB | N x K float32 MiB |"
-    )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for codebook_size, dim in [
         tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")
     ]:
@@ -184,6 +167,10 @@ def lever_suite(args: argparse.Namespace) -> None:
                 )
                 for side in sides
             }  # fmt: skip
+            # the lever's own floor: one float32 addmm + argmin + gather at the same N, K, d
+            steps["floor"] = make_step(
+                "floor", codebook_size, dim, args.num_vectors, args.device, torch.float32
+            )
             seconds = time_contenders(steps, args.device, args.repeats, args.warmup)
             median = {side: statistics.median(values) for side, values in seconds.items()}
             memory = {}
@@ -201,6 +188,7 @@ def lever_suite(args: argparse.Namespace) -> None:
             print(
                 f"| {label} | {codebook_size} | {dim} | {median['vqlab'] * 1e3:.1f} "
                 f"| {median[peer] * 1e3:.1f} | {median[peer] / median['vqlab']:.2f} "
+                f"| {median['floor'] * 1e3:.1f} | {median['vqlab'] / median['floor']:.2f} "
                 f"| {mib['vqlab']} | {mib[peer]} | {full_mib:.0f} |",
                 flush=True,
             )
@@ -214,23 +202,21 @@ def compile_report(args: argparse.Namespace) -> None:
 
     codebook_size, dim = (int(v) for v in args.sizes.split(",")[0].split("x"))
     print(
-        f"backend={args.compile_backend} N={args.num_vectors} K={codebook_size} d={dim} "
-        f"threads={args.threads} torch={torch.__version__} loadavg={os.getloadavg()}\n"
+        f"{device_line(args.device)}\n"
+        f"backend={args.compile_backend} N={args.num_vectors} K={codebook_size} d={dim}\n"
     )
     print("| lever | graphs | graph breaks | break reasons | eager ms | compiled ms | compile s |")
     print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
     for lever in args.levers.split(","):
         torch._dynamo.reset()
-        quantizer = vqlab_quantizer(lever, codebook_size, dim).train()
-        z = torch.randn(args.num_vectors, dim, requires_grad=True)
+        quantizer = vqlab_quantizer(lever, codebook_size, dim).to(args.device).train()
+        z = torch.randn(args.num_vectors, dim, device=args.device, requires_grad=True)
         explanation = torch._dynamo.explain(quantizer)(z)
         reasons = "; ".join(
             sorted({str(b.reason).splitlines()[0][:80] for b in explanation.break_reasons})
         )
         compiled = torch.compile(quantizer, backend=args.compile_backend)
-        start = time.perf_counter()
-        vqlab_loss(compiled, z).backward()
-        compile_seconds = time.perf_counter() - start
+        compile_seconds = timed(lambda c=compiled, z=z: vqlab_loss(c, z).backward(), args.device)[0]
         steps = {
             "eager": lambda q=quantizer, z=z: vqlab_loss(q, z).backward(),
             "compiled": lambda q=compiled, z=z: vqlab_loss(q, z).backward(),
@@ -247,7 +233,7 @@ def compile_report(args: argparse.Namespace) -> None:
 def parse_args() -> argparse.Namespace:
     """Command-line flags; see ``--help``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    add_device_argument(parser)
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--repeats", type=int, default=10, help="timed rounds per contender")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per contender")
@@ -273,6 +259,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Time (and measure) every contender at every size; print markdown tables."""
     args = parse_args()
+    checked_device(args.device)
     require("vector_quantize_pytorch", "vector-quantize-pytorch")
     torch.set_num_threads(args.threads)
     dtype = getattr(torch, args.dtype)
@@ -299,9 +286,8 @@ def main() -> None:
 
     sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
     print(
-        f"device={args.device} threads={args.threads} dtype={args.dtype} N={args.num_vectors} "
-        f"repeats={args.repeats} torch={torch.__version__} "
-        f"load average before {os.getloadavg()[0]:.1f}\n"
+        f"{device_line(args.device)}\n"
+        f"dtype={args.dtype} N={args.num_vectors} repeats={args.repeats}\n"
     )
     rows, ratio_rows = [], []
     for codebook_size, dim in sizes:

@@ -22,13 +22,19 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from collections.abc import Callable
 from types import SimpleNamespace
 
 import torch
 from torch import nn
 
+from experiments.timing import (
+    add_device_argument,
+    checked_device,
+    device_line,
+    time_contenders,
+    timed,
+)
 from vqlab.callbacks import DeadCodeRespawn
 from vqlab.clustering.kmeans import kmeans
 from vqlab.quantizers import EMAQuantizer
@@ -44,13 +50,15 @@ class EncoderQuantizer(nn.Module):
         return self.quantizer(self.encoder(x))
 
 
-def make_steps(codebook_size: int, dim: int, num_vectors: int) -> dict[str, Callable[[], None]]:
+def make_steps(
+    codebook_size: int, dim: int, num_vectors: int, device: torch.device
+) -> dict[str, Callable[[], None]]:
     """One closure per contender, each with its own model, on the same fixed inputs."""
-    x = torch.randn(num_vectors, dim)
+    x = torch.randn(num_vectors, dim, device=device)
 
     def build(with_respawn: bool):
         torch.manual_seed(0)
-        model = EncoderQuantizer(codebook_size, dim).train()
+        model = EncoderQuantizer(codebook_size, dim).to(device).train()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         trainer = SimpleNamespace(optimizers=[optimizer])
         callback = DeadCodeRespawn(threshold=1) if with_respawn else None
@@ -76,24 +84,11 @@ def make_steps(codebook_size: int, dim: int, num_vectors: int) -> dict[str, Call
     return {"plain": plain, "respawn (no event)": no_event, "respawn (event)": with_event}
 
 
-def time_kmeans(codebook_size: int, dim: int, num_vectors: int) -> float:
+def time_kmeans(codebook_size: int, dim: int, num_vectors: int, device: torch.device) -> float:
     """Seconds of ``KMeansInit``'s k-means (seeding + 10 Lloyd steps) on ``num_vectors`` vectors."""
-    vectors = torch.randn(num_vectors, dim)
-    start = time.perf_counter()
-    kmeans(vectors, codebook_size, 10, torch.Generator().manual_seed(0))
-    return time.perf_counter() - start
-
-
-def measure(steps: dict[str, Callable[[], None]], repeats: int) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for step in steps.values():
-        step()  # warm-up
-    for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    return times
+    vectors = torch.randn(num_vectors, dim, device=device)
+    generator = torch.Generator(device=device).manual_seed(0)
+    return timed(lambda: kmeans(vectors, codebook_size, 10, generator), device)[0]
 
 
 def main() -> None:
@@ -102,19 +97,19 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 8192])
     parser.add_argument("--repeats", type=int, default=15)
+    add_device_argument(parser)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats")
     args = parser.parse_args()
     if args.quick:
         args.num_vectors, args.dim, args.sizes, args.repeats = 2048, 16, [64], 2
+    device = checked_device(args.device)
     torch.manual_seed(0)
-    print(
-        f"N = {args.num_vectors}, d = {args.dim}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, load average before {os.getloadavg()[0]:.2f}"
-    )
+    print(f"{device_line(device)}\nN = {args.num_vectors}, d = {args.dim}")
     print("| K | contender | median ms | min ms | median / plain |")
     print("| --- | --- | --- | --- | --- |")
     for codebook_size in args.sizes:
-        times = measure(make_steps(codebook_size, args.dim, args.num_vectors), args.repeats)
+        steps = make_steps(codebook_size, args.dim, args.num_vectors, device)
+        times = time_contenders(steps, device, args.repeats, warmup=1)
         plain = statistics.median(times["plain"])
         for name, values in times.items():
             median = statistics.median(values)
@@ -122,7 +117,7 @@ def main() -> None:
                 f"| {codebook_size} | {name} | {1e3 * median:.1f} | {1e3 * min(values):.1f} "
                 f"| {median / plain:.3f} |"
             )
-        seconds = time_kmeans(codebook_size, args.dim, 2 * args.num_vectors)
+        seconds = time_kmeans(codebook_size, args.dim, 2 * args.num_vectors, device)
         print(
             f"| {codebook_size} | k-means init, {2 * args.num_vectors} vectors | "
             f"{1e3 * seconds:.0f} | | {seconds / plain:.0f} plain steps |"

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"
 # the order of the table; ema_kmeans_respawn needs the KMeansInit / DeadCodeRespawn callbacks
 LEVERS = (
-    "ste", "rotation", "ema", "cosine", "lowdim", "simvq", "entropy",
+    "ste", "rotation", "ema", "ema_uniform", "cosine", "lowdim", "simvq", "entropy",
     "grouped", "residual2", "residual4", "growth", "ema_kmeans_respawn",
     "fsq", "lfq", "affine", "orthogonal", "cvq", "curriculum",
 )  # fmt: skip

@@ -118,6 +118,8 @@ SLOW_TESTS = (
     "test_quantizers.py::test_blocked_search_equals_one_block",
     "test_composite_quantizers.py::test_blocked_soft_assignment_and_its_gradient_equal_the_dense_softmax",
     "test_vqvae2.py::test_top_gradient_reaches_the_top_encoder_through_the_bottom_path",
+    # torch.compile of the encoder and decoder on the CPU (inductor, a C compiler): ~25 s
+    "test_acceleration.py::test_a_compiled_run_trains_and_its_checkpoint_loads_into_an_eager_model",
     # one CLI process or script each
     "test_learnable_vq_model.py::test_cli_reports_too_few_categories_as_one_line",
     "test_linear_vq_configs.py::test_unknown_estimator_on_the_command_line_is_one_line",

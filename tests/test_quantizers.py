@@ -156,12 +156,25 @@ def test_bf16_autocast_gives_float32_indices(make) -> None:
         (lambda: STEQuantizer(8, 4, beta=-1.0), "beta"),
         (lambda: EMAQuantizer(8, 4, decay=1.0), "decay"),
         (lambda: EMAQuantizer(8, 4, eps=0.0), "eps"),
+        (lambda: EMAQuantizer(8, 4, codebook_init="zeros"), "codebook_init"),
     ],
 )
 def test_bad_arguments_name_the_argument(make, argument: str) -> None:
     with pytest.raises(ConfigValueError) as error:
         make()
     assert error.value.argument == argument
+
+
+def test_ema_codebook_init_uniform_starts_near_the_origin_and_normal_stays_the_default() -> None:
+    torch.manual_seed(0)
+    uniform = EMAQuantizer(512, 64, codebook_init="uniform")
+    assert uniform.codebook.abs().max() <= 1 / 512
+    assert uniform.codebook.abs().mean() > 0.4 / 512  # U(-1/K, 1/K): mean |e| = 1 / (2K)
+    assert torch.equal(uniform.embed_sum, uniform.codebook)  # m = N e with N = 1
+    torch.manual_seed(0)
+    default = EMAQuantizer(512, 64)
+    torch.manual_seed(0)
+    assert torch.equal(default.codebook, torch.randn(512, 64))  # N(0, 1), as before
 
 
 def test_mismatched_dim_says_which_sizes() -> None:

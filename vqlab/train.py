@@ -39,6 +39,7 @@ from vqlab.cli.sweep_metric import failed_job, optimized_value
 from vqlab.config.location import config_dir
 from vqlab.config.resolvers import register_resolvers
 from vqlab.errors import NonFiniteLossError
+from vqlab.models.acceleration import accelerate
 
 register_resolvers()
 CONFIG_DIR = config_dir()
@@ -60,6 +61,9 @@ def build(cfg: DictConfig) -> Run:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
+    accelerate(
+        model, compile=cfg.get("compile", False), channels_last=cfg.get("channels_last", False)
+    )
     # a node set to null (`callbacks.respawn=null`, or by a config) switches that callback off
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
     callbacks += console_callbacks(cfg.trainer, callbacks)

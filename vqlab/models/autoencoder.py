@@ -16,7 +16,10 @@ from vqlab.quantizers import QuantizerOutput
 
 class QuantizedAutoencoder(LoggedModule):
     """A model whose ``forward(x)`` returns ``(x_hat, quantizer output)``; batches are tuples
-    whose first element is ``x``. Subclasses add their own terms in ``losses``."""
+    whose first element is ``x``. Subclasses add their own terms in ``losses``. Training terms
+    are logged on the steps the trainer writes (``LoggedModule.sparse_training_logs``)."""
+
+    sparse_training_logs = True
 
     def losses(self, x: Tensor, x_hat: Tensor, quantized: QuantizerOutput) -> dict[str, Tensor]:
         """Named loss terms; ``loss`` is their total."""

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from vqlab.errors import check_non_negative
 from vqlab.quantizers.estimators import GradientEstimator, resolve_estimator
-from vqlab.quantizers.vector_quantizer import VectorQuantizer, squared_error
+from vqlab.quantizers.vector_quantizer import VectorQuantizer, squared_error, uniform_codebook
 
 
 class SynchronizedEstimator:
@@ -58,8 +58,7 @@ class AffineQuantizer(VectorQuantizer):
         self.sync_nu = float(sync_nu)
         self.estimator = estimator
         self.gradient_estimator = SynchronizedEstimator(resolve_estimator(estimator), sync_nu)
-        bound = 1.0 / codebook_size
-        self.base = nn.Parameter(torch.empty(codebook_size, dim).uniform_(-bound, bound))
+        self.base = nn.Parameter(uniform_codebook(codebook_size, dim))
         self.mean = nn.Parameter(torch.zeros(dim))
         self.std = nn.Parameter(torch.ones(dim))
 

@@ -12,7 +12,9 @@ from torch import Tensor
 
 from vqlab.distributed import all_reduce_sum
 from vqlab.errors import ConfigValueError, check_positive
-from vqlab.quantizers.vector_quantizer import VectorQuantizer, squared_error
+from vqlab.quantizers.vector_quantizer import VectorQuantizer, squared_error, uniform_codebook
+
+CODEBOOK_INITS = {"normal": torch.randn, "uniform": uniform_codebook}
 
 
 class EMAQuantizer(VectorQuantizer):
@@ -28,6 +30,11 @@ class EMAQuantizer(VectorQuantizer):
 
     loss = beta * ||z_e - sg[z_q]||^2 (commitment only, mean over elements).
 
+    ``codebook_init``: ``normal`` draws the codes ``N(0, 1)``; ``uniform`` draws them
+    ``U(-1/K, 1/K)``, near the origin, as the STE codebook and the VQ-VAE reference code do (at
+    d = 64 a ``N(0, 1)`` code has norm ~8, far from an encoder's first outputs, so one code wins
+    them all and the others, which only move towards vectors assigned to them, never do).
+
     Deviation: N starts at 1 and m at the initial codebook (not at 0), so e = m / N holds from the
     first step and a code that is never chosen shrinks slowly towards the origin instead of being
     divided by eps; the usual zero start is recovered after ~1 / (1 - gamma) steps.
@@ -41,14 +48,18 @@ class EMAQuantizer(VectorQuantizer):
         decay: float = 0.99,
         beta: float = 0.25,
         eps: float = 1e-5,
+        codebook_init: str = "normal",
     ) -> None:
         super().__init__(codebook_size, dim, beta=beta)
         if not 0.0 <= decay < 1.0:
             raise ConfigValueError("decay", "in [0, 1)", decay)
         check_positive("eps", eps)
+        if codebook_init not in CODEBOOK_INITS:
+            raise ConfigValueError("codebook_init", f"one of {list(CODEBOOK_INITS)}", codebook_init)
         self.decay = float(decay)
         self.eps = float(eps)
-        codebook = torch.randn(codebook_size, dim)
+        self.codebook_init = codebook_init
+        codebook = CODEBOOK_INITS[codebook_init](codebook_size, dim)
         self.register_buffer("codebook", codebook)
         self.register_buffer("cluster_size", torch.ones(codebook_size))
         self.register_buffer("embed_sum", codebook.clone())
@@ -100,4 +111,7 @@ class EMAQuantizer(VectorQuantizer):
         self.embed_sum.index_copy_(0, indices, self.codebook[indices] * counts.unsqueeze(1))
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, decay={self.decay}, eps={self.eps}"
+        return (
+            f"{super().extra_repr()}, decay={self.decay}, eps={self.eps}, "
+            f"codebook_init={self.codebook_init}"
+        )

@@ -6,11 +6,10 @@ Sec. 3.2, Eq. 3.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from vqlab.quantizers.estimators import resolve_estimator
-from vqlab.quantizers.vector_quantizer import VectorQuantizer, squared_error
+from vqlab.quantizers.vector_quantizer import VectorQuantizer, squared_error, uniform_codebook
 
 
 class STEQuantizer(VectorQuantizer):
@@ -29,8 +28,7 @@ class STEQuantizer(VectorQuantizer):
         super().__init__(codebook_size, dim, beta=beta)
         self.gradient_estimator = resolve_estimator(estimator)
         self.estimator = estimator
-        bound = 1.0 / codebook_size
-        self.codebook = nn.Parameter(torch.empty(codebook_size, dim).uniform_(-bound, bound))
+        self.codebook = nn.Parameter(uniform_codebook(codebook_size, dim))
 
     def commitment_loss(self, z_e: Tensor, z_q: Tensor) -> Tensor:
         codebook_term = squared_error(z_q, z_e.detach())

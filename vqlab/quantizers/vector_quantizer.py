@@ -101,6 +101,12 @@ class VectorQuantizer(nn.Module):
         return f"codebook_size={self.codebook_size}, dim={self.dim}, beta={self.beta}"
 
 
+def uniform_codebook(codebook_size: int, dim: int) -> Tensor:
+    """``U(-1/K, 1/K)`` draws (K, d): codes near the origin, as in the VQ-VAE reference code."""
+    bound = 1.0 / codebook_size
+    return torch.empty(codebook_size, dim).uniform_(-bound, bound)
+
+
 def squared_error(a: Tensor, b: Tensor) -> Tensor:
     """``mean ||a - b||^2`` over all elements, in float32."""
     return F.mse_loss(a.float(), b.float())
