@@ -22,8 +22,9 @@ pairs (k, l) whose latents best predict each other's features,
 
 highest first; a move gives the features of k and l equal logits on k and l (3, the other
 categories 0) and every other feature the logits ``3 one_hot(c(d))``, re-initialises k's and
-l's encoders and read-outs, trains ``move_steps`` more steps, and is kept only if V drops. After a kept move the candidates are ranked again; a
-rejected pair is not tried again until a move is kept.
+l's encoders and read-outs, trains ``move_steps`` more steps, and is kept only if V drops.
+After a kept move the candidates are ranked again; a rejected pair is not tried again until a
+move is kept.
 
 Deviation: SMEM ranks merges by the inner product of the posteriors and splits by a local
 Kullback-Leibler criterion on a mixture of densities; here both halves of the move are one
