@@ -19,9 +19,11 @@ class AssignmentSearchInit(ClusteringInit):
     read-outs, no codebooks, no joint decoder; ``vqlab.clustering.assignment_search`` has the
     loss, the split-merge moves and the label-free criterion that picks the best of
     ``restarts``), and the logits become ``init_confidence * one_hot(category)``; the full model
-    then trains from there. As ``ClusteringInit``: rank 0 decides and broadcasts, a resumed run
-    keeps its checkpointed logits. Assignments with families are refused. A ``fast_dev_run``
-    smoke run searches for 2 steps, one restart, no moves (its assignment is not meant to be good).
+    then trains from there. The search's category latents are as wide as the model's
+    (``pl_module.encoders.latent_dim``). As ``ClusteringInit``: rank 0 decides and broadcasts,
+    a resumed run keeps its checkpointed logits. Assignments with families are refused. A
+    ``fast_dev_run`` smoke run searches for 2 steps, one restart, no moves (its assignment is not
+    meant to be good).
     """
 
     def __init__(
@@ -32,7 +34,6 @@ class AssignmentSearchInit(ClusteringInit):
         moves: int = 6,
         move_steps: int = 500,
         restarts: int = 3,
-        latent_dim: int = 2,
         seed: int = 0,
     ) -> None:
         super().__init__(num_samples, init_confidence)
@@ -44,12 +45,12 @@ class AssignmentSearchInit(ClusteringInit):
             "moves": moves,
             "move_steps": move_steps,
             "restarts": restarts,
-            "latent_dim": latent_dim,
             "seed": seed,
         }
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.smoke = bool(trainer.fast_dev_run)
+        self.settings["latent_dim"] = pl_module.encoders.latent_dim
         super().on_fit_start(trainer, pl_module)
 
     def labels(self, samples: Tensor, assignment: SoftAssignment) -> Tensor:
