@@ -26,6 +26,8 @@ def ablation_args(data: str) -> argparse.Namespace:
         limit_val_batches=10,
         limit_test_batches=40,
         lr=None,
+        lr_schedule="constant",
+        overrides=[],
     )
 
 
@@ -43,6 +45,18 @@ def test_ablation_on_mnist_is_a_7x7_grid_of_64_dim_codes_from_512(tmp_path) -> N
 
 def test_digits_ablation_is_unchanged() -> None:
     assert sizing(ablation_args("digits")) == []
+
+
+def test_cosine_schedule_and_extra_overrides_reach_the_model(tmp_path) -> None:
+    args = ablation_args("mnist")
+    args.lr_schedule, args.overrides = "cosine", ["model.decoder.output_activation=identity"]
+    overrides = ["experiment=collapse_ablation", "lever=ste", *sizing(args)]
+    cfg = compose_train_config(overrides, tmp_path)
+    model = instantiate(cfg.model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1.0)
+    scheduler = instantiate(cfg.model.scheduler)(optimizer)
+    assert scheduler.T_max == 400 and cfg.model.scheduler_interval == "step"
+    assert isinstance(model.decoder.net[-1], torch.nn.Identity)
 
 
 def test_photo_models_spend_the_same_code_bits(tmp_path) -> None:

@@ -50,7 +50,9 @@ class AssignmentSearchInit(ClusteringInit):
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.smoke = bool(trainer.fast_dev_run)
-        self.settings["latent_dim"] = pl_module.encoders.latent_dim
+        encoders = getattr(pl_module, "encoders", None)  # absent: ClusteringInit refuses the model
+        if encoders is not None:
+            self.settings["latent_dim"] = encoders.latent_dim
         super().on_fit_start(trainer, pl_module)
 
     def labels(self, samples: Tensor, assignment: SoftAssignment) -> Tensor:
