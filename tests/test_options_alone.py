@@ -42,6 +42,9 @@ RECIPES = {  # the callbacks each option brings
     "model/quantizer=ste": "default",
 }
 FAST = ["debug=default", "test=false"]
+# the random start's assignment search, shrunk for a smoke run (one restart, one move)
+SMALL_SEARCH = [f"callbacks.assignment_init.{key}" for key in ("steps=20", "move_steps=10")]
+SMALL_SEARCH += ["callbacks.assignment_init.restarts=1", "callbacks.assignment_init.moves=1"]
 
 
 def readme_options() -> list[str]:
@@ -105,6 +108,8 @@ def test_every_readme_option_runs_a_step_alone(option: str, tmp_path: Path) -> N
 def test_every_recipe_runs_a_one_epoch_smoke_run(option: str, tmp_path: Path) -> None:
     overrides = [option, "logger=none", "test=false", "trainer.max_epochs=1"]
     overrides += ["trainer.limit_train_batches=3", "trainer.limit_val_batches=1"]
+    if option == "model=learnable_vq_random":
+        overrides += SMALL_SEARCH
     cfg = compose_train_config(overrides, tmp_path)
     metrics = train(cfg)
     assert math.isfinite(float(metrics["train/loss"]))
