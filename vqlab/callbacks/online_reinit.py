@@ -18,17 +18,16 @@ from typing import Any
 
 import lightning as L
 import torch
-from torch import Tensor, nn
-from torch.utils.hooks import RemovableHandle
+from torch import Tensor
 
-from vqlab.callbacks.codebooks import codebook_quantizers, require_codebooks
+from vqlab.callbacks.codebook_watcher import CodebookWatcher
 from vqlab.distributed import all_gather_rows, all_reduce_sum, broadcast_from_rank_zero, rank
 from vqlab.errors import ConfigValueError, check_positive
 from vqlab.functional import nearest_code
 from vqlab.quantizers import QuantizerOutput, VectorQuantizer
 
 
-class OnlineClusteredReinit(L.Callback):
+class OnlineClusteredReinit(CodebookWatcher):
     """After every training batch, move each code by ``a_k`` towards its anchor (module doc).
 
     Every leaf ``VectorQuantizer`` of the model is served on its own through ``replace_codes``;
@@ -58,41 +57,19 @@ class OnlineClusteredReinit(L.Callback):
         self.decay = float(decay)
         self.sharpness = float(sharpness)
         self.min_weight = float(min_weight)
-        self.require_codebook = require_codebook
-        self.quantizers: dict[str, VectorQuantizer] = {}
+        super().__init__("online_reinit", require_codebook)
         self.usage: dict[str, Tensor] = {}
         self.latest: dict[str, tuple[Tensor, Tensor]] = {}
-        self.handles: list[RemovableHandle] = []
-        self.pending_state: dict[str, Tensor] | None = None
 
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if stage != "fit":
-            return
-        self.quantizers = codebook_quantizers(pl_module)
-        require_codebooks(self.quantizers, "online_reinit", self.require_codebook)
-        for name, quantizer in self.quantizers.items():
-            device = quantizer.codebook.device
-            self.usage[name] = torch.zeros(quantizer.codebook_size, device=device)
-            self.handles.append(quantizer.register_forward_hook(self._recorder(name)))
+    def watch(self, name: str, quantizer: VectorQuantizer) -> None:
+        self.usage[name] = torch.zeros(quantizer.codebook_size, device=quantizer.codebook.device)
 
-    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        for handle in self.handles:
-            handle.remove()
-        self.handles.clear()
+    def record(self, name: str, z: Tensor, output: QuantizerOutput) -> None:
+        self.latest[name] = (z, output.counts.detach())
 
-    def _recorder(self, name: str):
-        def record(module: nn.Module, args: tuple[Tensor, ...], output: QuantizerOutput) -> None:
-            if module.training:
-                z = args[0].detach().reshape(-1, args[0].shape[-1])
-                self.latest[name] = (z, output.counts.detach())
-
-        return record
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.pending_state is not None:
-            for name, usage in self.pending_state.items():
-                self.usage[name].copy_(usage)
-            self.pending_state = None
+    def restore(self, state: dict[str, Tensor]) -> None:
+        for name, usage in state.items():
+            self.usage[name].copy_(usage)
 
     def on_train_batch_end(
         self,

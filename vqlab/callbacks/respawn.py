@@ -13,15 +13,10 @@ from typing import Any
 
 import lightning as L
 import torch
-from torch import Tensor, nn
-from torch.utils.hooks import RemovableHandle
+from torch import Tensor
 
-from vqlab.callbacks.codebooks import (
-    codebook_metric_name,
-    codebook_quantizers,
-    refuse_growing,
-    require_codebooks,
-)
+from vqlab.callbacks.codebook_watcher import CodebookWatcher
+from vqlab.callbacks.codebooks import codebook_metric_name, refuse_growing
 from vqlab.callbacks.optimizer_rows import reset_rows
 from vqlab.distributed import (
     all_gather_objects,
@@ -47,7 +42,7 @@ class CodebookWindow:
     latest: Tensor | None = None  # (n, d) this step's encoder outputs (source=batch)
 
 
-class DeadCodeRespawn(L.Callback):
+class DeadCodeRespawn(CodebookWatcher):
     """Every ``every_n_steps`` optimizer steps, replace the codes used fewer than ``threshold``
     times in that window by encoder outputs.
 
@@ -97,53 +92,35 @@ class DeadCodeRespawn(L.Callback):
         self.source = source
         self.buffer_size = int(buffer_size)
         self.noise = float(noise)
-        self.require_codebook = require_codebook
+        super().__init__("respawn", require_codebook)
         self.generator = torch.Generator().manual_seed(seed)
-        self.quantizers: dict[str, VectorQuantizer] = {}
         self.windows: dict[str, CodebookWindow] = {}
-        self.handles: list[RemovableHandle] = []
         self.last_event_step = 0
-        self.pending_state: dict[str, Any] | None = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if stage != "fit":
-            return
-        self.quantizers = codebook_quantizers(pl_module)
-        require_codebooks(self.quantizers, "respawn", self.require_codebook)
-        refuse_growing(pl_module, "respawn")
-        for name, quantizer in self.quantizers.items():
-            if self.source == "buffer" and self.buffer_size < quantizer.codebook_size:
-                raise ConfigValueError(
-                    "buffer_size",
-                    f">= the codebook size {quantizer.codebook_size}",
-                    self.buffer_size,
-                )
-            device = quantizer.codebook.device
-            rows = self.buffer_size if self.source == "buffer" else 0
-            self.windows[name] = CodebookWindow(
-                histogram=torch.zeros(quantizer.codebook_size, device=device),
-                buffer=torch.zeros(rows, quantizer.dim, device=device),
+        if stage == "fit":
+            refuse_growing(pl_module, "respawn")
+        super().setup(trainer, pl_module, stage)
+
+    def watch(self, name: str, quantizer: VectorQuantizer) -> None:
+        if self.source == "buffer" and self.buffer_size < quantizer.codebook_size:
+            raise ConfigValueError(
+                "buffer_size", f">= the codebook size {quantizer.codebook_size}", self.buffer_size
             )
-            self.handles.append(quantizer.register_forward_hook(self._recorder(name)))
+        device = quantizer.codebook.device
+        rows = self.buffer_size if self.source == "buffer" else 0
+        self.windows[name] = CodebookWindow(
+            histogram=torch.zeros(quantizer.codebook_size, device=device),
+            buffer=torch.zeros(rows, quantizer.dim, device=device),
+        )
 
-    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        for handle in self.handles:
-            handle.remove()
-        self.handles.clear()
-
-    def _recorder(self, name: str):
-        def record(module: nn.Module, args: tuple[Tensor, ...], output: QuantizerOutput) -> None:
-            if not module.training:
-                return
-            window = self.windows[name]
-            window.histogram += output.counts.to(window.histogram)
-            z = args[0].detach().reshape(-1, args[0].shape[-1])
-            if self.source == "batch":
-                window.latest = z
-            else:
-                self._write(window, z.float())
-
-        return record
+    def record(self, name: str, z: Tensor, output: QuantizerOutput) -> None:
+        window = self.windows[name]
+        window.histogram += output.counts.to(window.histogram)
+        if self.source == "batch":
+            window.latest = z
+        else:
+            self._write(window, z.float())
 
     @staticmethod
     def _write(window: CodebookWindow, z: Tensor) -> None:
@@ -155,11 +132,6 @@ class DeadCodeRespawn(L.Callback):
         window.buffer[: z.shape[0] - first] = z[first:]
         window.position = (window.position + z.shape[0]) % size
         window.filled = min(size, window.filled + z.shape[0])
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.pending_state is not None:
-            self._restore(self.pending_state)
-            self.pending_state = None
 
     def on_train_batch_end(
         self,
@@ -240,7 +212,7 @@ class DeadCodeRespawn(L.Callback):
         # applied in on_train_start, once ``setup`` has made the windows on the right device
         self.pending_state = state_dict["windows"]
 
-    def _restore(self, windows: dict[str, Any]) -> None:
+    def restore(self, windows: dict[str, Any]) -> None:
         for name, saved in windows.items():
             window = self.windows[name]
             # the saved window is the sum over ranks: one rank holds it, so the next sum is right
