@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import lightning as L
 import pytest
 from ddp_group import DDPResults, run_group
 from hydra import compose, initialize_config_dir
@@ -28,6 +29,19 @@ def compose_train_config(overrides: Sequence[str], run_dir: Path) -> DictConfig:
                 *overrides,
             ],
         )
+
+
+def quiet_trainer(**kwargs) -> L.Trainer:
+    """A CPU ``Trainer`` without logger, checkpoints, progress bar or summary; ``kwargs`` add to
+    or replace those settings."""
+    settings = {
+        "accelerator": "cpu",
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+    }
+    return L.Trainer(**{**settings, **kwargs})
 
 
 def run_cli(

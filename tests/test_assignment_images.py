@@ -9,6 +9,7 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
+from conftest import quiet_trainer
 from PIL import Image
 
 from vqlab.callbacks import AssignmentImages
@@ -61,14 +62,9 @@ def test_a_run_writes_non_blank_heat_maps_every_n_epochs_and_at_the_end(
         num_features=16, num_groups=4, num_samples=256, batch_size=64, seed=0
     )
     model = make_model(16, 4)
-    trainer = L.Trainer(
+    trainer = quiet_trainer(
         default_root_dir=tmp_path,
         max_epochs=4,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         limit_val_batches=0,
         callbacks=[AssignmentImages(every_n_epochs=2, mask_shape=mask_shape)],
     )

@@ -20,6 +20,7 @@ from functools import partial
 import lightning as L
 import pytest
 import torch
+from conftest import quiet_trainer
 from sklearn.metrics import adjusted_rand_score
 
 from vqlab.callbacks import AssignmentSearchInit, TemperatureAnnealing
@@ -52,13 +53,8 @@ def random_start_ari(seed: int) -> float:
     L.seed_everything(seed, verbose=False)
     data = GroupedFeaturesDataModule(seed=seed)
     model = recipe_model()
-    trainer = L.Trainer(
+    trainer = quiet_trainer(
         max_epochs=1,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         limit_val_batches=0,
         callbacks=[AssignmentSearchInit(restarts=1, seed=seed), TemperatureAnnealing(1.0, 0.05)],
     )
